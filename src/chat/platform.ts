@@ -1,0 +1,104 @@
+/**
+ * The port between the platform-agnostic core and a chat platform (Mattermost, Rocket.Chat).
+ *
+ * Rules: wire types never leave an adapter's folder; references to channels and posts are opaque
+ * branded strings minted by the adapter; `core/` branches on `capabilities`, never on `kind`.
+ * Every method may do network I/O and throws `RelaisError` with `retryable` set (network errors,
+ * 5xx and 429 are retryable; 4xx other than 429 are not).
+ */
+
+declare const channelRefBrand: unique symbol;
+declare const postRefBrand: unique symbol;
+
+/** An opaque reference to a customer channel, minted by the adapter (a Mattermost channel id…). */
+export type ChatChannelRef = string & { readonly [channelRefBrand]: 'ChatChannelRef' };
+/** An opaque reference to one post, minted by the adapter. */
+export type ChatPostRef = string & { readonly [postRefBrand]: 'ChatPostRef' };
+
+export interface CustomerChannelSpec {
+  /**
+   * A stable, non-personal key for this (business number, customer) pair: lowercase `[a-z0-9]`,
+   * at most 40 characters. The adapter derives the channel name from it, so the name never
+   * reveals the phone number and two workers asking for the same key get the same channel.
+   */
+  key: string;
+  /** Shown to agents: profile name and masked number. Adapters truncate to their own limits. */
+  displayName: string;
+  /** Team / workspace the channel belongs to (Mattermost team name). */
+  team: string;
+  /** Usernames (and `@group` / role names where the platform has them) to add as members. */
+  agents: string[];
+  /** One-line header / topic shown above the conversation. */
+  header?: string;
+  /** Longer description (purpose). */
+  purpose?: string;
+}
+
+export interface ChatFile {
+  name: string;
+  mimeType: string;
+  data: Uint8Array;
+}
+
+export interface ChatPostInput {
+  /**
+   * Relais' own id for this post (a UUID, never a wamid). Adapters store it in the post (props,
+   * custom fields, or a deterministic message id) so `findPostByRelaisId` can reconcile an
+   * ambiguous outcome before any retry.
+   */
+  relaisId: string;
+  /** Markdown text as agents read it. */
+  text: string;
+  /** Thread the post under this post (reply with context). */
+  rootPost?: ChatPostRef;
+  files?: ChatFile[];
+}
+
+export interface ChatPlatformCapabilities {
+  /** Posts can be threaded under a root post. */
+  threads: boolean;
+  /** Reactions can be put on posts. */
+  reactions: boolean;
+}
+
+export interface ChatPlatform {
+  /** For logs and metrics labels only; core never branches on it. */
+  readonly kind: string;
+  readonly capabilities: ChatPlatformCapabilities;
+
+  /** Resolves the bot identity and checks the team exists. Network I/O; throws RelaisError. */
+  connect(): Promise<void>;
+  /** Cheap reachability probe for /readyz. Never throws. */
+  checkReady(): Promise<{ ok: boolean; detail?: string }>;
+
+  /**
+   * Returns the customer's channel, creating it if absent and restoring it if archived.
+   * Idempotent and safe under concurrency: two callers with the same key get the same channel.
+   * Ensures the bot and `agents` are members (missing users are skipped and logged).
+   */
+  ensureCustomerChannel(spec: CustomerChannelSpec): Promise<ChatChannelRef>;
+
+  /** Updates the channel's display name / header (best effort, idempotent). */
+  updateCustomerChannel?(channel: ChatChannelRef, patch: { displayName?: string; header?: string }): Promise<void>;
+
+  /**
+   * Creates one post as the bot, uploading `files` first. Not idempotent by itself: callers
+   * record intent durably first and call `findPostByRelaisId` before any retry.
+   */
+  postMessage(channel: ChatChannelRef, post: ChatPostInput): Promise<ChatPostRef>;
+
+  /** Finds a post this bot made with `relaisId`, created at or after `since`. Read-only. */
+  findPostByRelaisId(channel: ChatChannelRef, relaisId: string, since: Date): Promise<ChatPostRef | null>;
+
+  /** The root of the thread `post` belongs to (itself when it is a root). */
+  threadRootOf(post: ChatPostRef): Promise<ChatPostRef>;
+
+  /**
+   * Adds (or removes) the bot's reaction with a Unicode emoji. Returns false when the platform
+   * has no name for that emoji, so the caller can fall back to a readable line.
+   */
+  setReaction(post: ChatPostRef, emoji: string, on: boolean): Promise<boolean>;
+
+  /** Releases sockets and timers. */
+  close(): Promise<void>;
+}
