@@ -1,0 +1,64 @@
+import { and, desc, eq } from 'drizzle-orm';
+import { RelaisError } from '../core/errors.js';
+import type { Db } from '../db/client.js';
+import { customerKeys } from '../db/schema/index.js';
+import type { KeyRing } from './keyring.js';
+
+/**
+ * Per-customer data keys (DEKs): created on first contact, stored only wrapped by the master
+ * key, unwrapped on demand and cached in memory for a short time.
+ *
+ * Erasure deletes the rows (crypto-shredding) and must call `forget` on every replica's cache;
+ * the cache TTL bounds how long a replica that missed the call can still decrypt.
+ */
+export class CustomerKeyStore {
+  private readonly cache = new Map<string, { dek: Uint8Array; at: number }>();
+
+  constructor(private readonly ring: KeyRing, private readonly ttlMs = 5 * 60_000, private readonly maxEntries = 10_000) {}
+
+  /** Creates version 1 of a new customer's DEK inside the caller's transaction. Returns the DEK. */
+  async create(tx: Db, customerId: string): Promise<{ dek: Uint8Array; version: number }> {
+    const version = 1;
+    const dek = this.ring.newDataKey();
+    const { wrapped, kekVersion } = this.ring.wrapDataKey(dek, { customerId, dekVersion: version });
+    await tx.insert(customerKeys).values({ customerId, version, wrapped, kekVersion });
+    this.remember(customerId, version, dek);
+    return { dek, version };
+  }
+
+  /** The DEK of `customerId` at `version`. Throws RelaisError('key_destroyed') when it no longer exists. */
+  async get(db: Db, customerId: string, version: number): Promise<Uint8Array> {
+    const hit = this.cache.get(`${customerId}:${version}`);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.dek;
+    const rows = await db.select().from(customerKeys)
+      .where(and(eq(customerKeys.customerId, customerId), eq(customerKeys.version, version))).limit(1);
+    const row = rows[0];
+    if (!row) {
+      throw new RelaisError('key_destroyed', 'The data key of this customer no longer exists (erased); the data cannot be decrypted', { retryable: false });
+    }
+    const dek = this.ring.unwrapDataKey(row.wrapped, { customerId, dekVersion: version });
+    this.remember(customerId, version, dek);
+    return dek;
+  }
+
+  /** The newest DEK of a customer. */
+  async current(db: Db, customerId: string): Promise<{ dek: Uint8Array; version: number }> {
+    const rows = await db.select({ version: customerKeys.version }).from(customerKeys)
+      .where(eq(customerKeys.customerId, customerId)).orderBy(desc(customerKeys.version)).limit(1);
+    if (!rows[0]) throw new RelaisError('key_destroyed', 'The data key of this customer no longer exists (erased)', { retryable: false });
+    return { dek: await this.get(db, customerId, rows[0].version), version: rows[0].version };
+  }
+
+  /** Drops cached keys of a customer (after erasure). */
+  forget(customerId: string): void {
+    for (const k of this.cache.keys()) if (k.startsWith(customerId + ':')) this.cache.delete(k);
+  }
+
+  private remember(customerId: string, version: number, dek: Uint8Array): void {
+    if (this.cache.size >= this.maxEntries) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(`${customerId}:${version}`, { dek, at: Date.now() });
+  }
+}

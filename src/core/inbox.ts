@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq, lt, sql } from 'drizzle-orm';
+import { blindIndex } from '../archive/blind-index.js';
+import type { CustomerKeyStore } from '../archive/customer-keys.js';
+import { sealField, sealJson } from '../archive/envelope.js';
+import type { KeyRing } from '../archive/keyring.js';
+import type { Db } from '../db/client.js';
+import { customers, messages, statusEvents } from '../db/schema/index.js';
+import type { InboundMessage, InboundStatus, ParsedWebhook } from './messages.js';
+import { STATUS_RANK } from './messages.js';
+
+export interface InboxDeps {
+  ring: KeyRing;
+  keys: CustomerKeyStore;
+  /** Enqueues a relay job inside the transaction. */
+  enqueueRelay(tx: Db, job: { messageId: string; customerId: string }): Promise<void>;
+  /** Business numbers Relais serves. */
+  isKnownNumber(phoneNumberId: string): boolean;
+}
+
+export interface InboxResult {
+  stored: { messageId: string; type: string }[];
+  duplicates: { type: string }[];
+  statuses: { status: string; applied: boolean }[];
+  /** Messages and statuses addressed to a number Relais does not serve. */
+  unroutable: number;
+  /** Messages without any customer identity (neither wa_id nor BSUID). */
+  anonymous: number;
+}
+
+/** The content columns stored for a message: what the relay worker needs to render it. */
+export interface StoredContent {
+  content: InboundMessage['content'];
+  markers: InboundMessage['markers'];
+  customerName?: string;
+}
+
+/**
+ * Persists everything one webhook carried, inside the caller's transaction: customers (with a
+ * fresh data key on first contact), messages sealed with the customer's key, relay jobs, and
+ * statuses. A message whose wamid is already stored is a no-op (UNIQUE keyed hash), so Meta's
+ * redeliveries never relay twice. Does database I/O only: no network call happens here.
+ */
+export async function persistWebhook(tx: Db, deps: InboxDeps, parsed: ParsedWebhook): Promise<InboxResult> {
+  const result: InboxResult = { stored: [], duplicates: [], statuses: [], unroutable: 0, anonymous: 0 };
+  for (const m of parsed.messages) {
+    if (!deps.isKnownNumber(m.phoneNumberId)) { result.unroutable++; continue; }
+    const customerKey = m.customer.bsuid ?? m.customer.waId;
+    if (!customerKey) { result.anonymous++; continue; }
+    const wamidBidx = blindIndex(deps.ring, 'wamid', m.wamid);
+    const customer = await upsertCustomer(tx, deps, m, customerKey);
+    const messageId = randomUUID();
+    const type = m.content.kind === 'unsupported' ? `unsupported:${m.content.waType}` : m.content.kind;
+    const stored: StoredContent = { content: m.content, markers: m.markers, customerName: m.customer.profileName };
+    const ctx = { table: 'messages', rowId: messageId, keyVersion: customer.keyVersion };
+    const refWamid = m.content.kind === 'reaction' ? m.content.targetWamid : m.markers.replyToWamid;
+    const inserted = await tx.insert(messages).values({
+      id: messageId,
+      customerId: customer.id,
+      direction: 'inbound',
+      wamidBidx,
+      wamidEnc: sealField(customer.dek, { ...ctx, column: 'wamid_enc' }, m.wamid),
+      type,
+      contentEnc: sealJson(customer.dek, { ...ctx, column: 'content_enc' }, stored),
+      refBidx: refWamid ? blindIndex(deps.ring, 'wamid', refWamid) : null,
+      keyVersion: customer.keyVersion,
+      waTimestamp: new Date(m.timestamp * 1000),
+    }).onConflictDoNothing({ target: messages.wamidBidx }).returning({ id: messages.id });
+    if (inserted.length === 0) { result.duplicates.push({ type }); continue; }
+    await tx.update(customers)
+      .set({ lastInboundAt: sql`greatest(${customers.lastInboundAt}, ${new Date(m.timestamp * 1000)})`, updatedAt: new Date() })
+      .where(eq(customers.id, customer.id));
+    await deps.enqueueRelay(tx, { messageId, customerId: customer.id });
+    result.stored.push({ messageId, type });
+  }
+  for (const s of parsed.statuses) {
+    if (!deps.isKnownNumber(s.phoneNumberId)) { result.unroutable++; continue; }
+    result.statuses.push(await recordStatus(tx, deps.ring, s));
+  }
+  return result;
+}
+
+async function upsertCustomer(tx: Db, deps: InboxDeps, m: InboundMessage, customerKey: string) {
+  const customerBidx = blindIndex(deps.ring, 'customer', customerKey);
+  const found = await tx.select({ id: customers.id, keyVersion: customers.keyVersion }).from(customers)
+    .where(and(eq(customers.phoneNumberId, m.phoneNumberId), eq(customers.customerBidx, customerBidx))).limit(1);
+  if (found[0]) {
+    const dek = await deps.keys.get(tx, found[0].id, found[0].keyVersion);
+    return { id: found[0].id, keyVersion: found[0].keyVersion, dek };
+  }
+  const id = randomUUID();
+  const keyVersion = 1;
+  // Two webhooks for a new customer may race: the UNIQUE constraint picks one; the loser re-reads.
+  const inserted = await tx.insert(customers).values({
+    id,
+    phoneNumberId: m.phoneNumberId,
+    customerBidx,
+    phoneBidx: m.customer.waId ? blindIndex(deps.ring, 'phone', m.customer.waId) : null,
+    keyVersion,
+    channelKey: blindIndex(deps.ring, 'channel', `${m.phoneNumberId}:${customerKey}`).slice(0, 26),
+  }).onConflictDoNothing({ target: [customers.phoneNumberId, customers.customerBidx] }).returning({ id: customers.id });
+  if (inserted.length === 0) return upsertCustomer(tx, deps, m, customerKey);
+  const { dek } = await deps.keys.create(tx, id);
+  const ctx = { table: 'customers', rowId: id, keyVersion };
+  await tx.update(customers).set({
+    waIdEnc: m.customer.waId ? sealField(dek, { ...ctx, column: 'wa_id_enc' }, m.customer.waId) : null,
+    bsuidEnc: m.customer.bsuid ? sealField(dek, { ...ctx, column: 'bsuid_enc' }, m.customer.bsuid) : null,
+    profileNameEnc: m.customer.profileName ? sealField(dek, { ...ctx, column: 'profile_name_enc' }, m.customer.profileName) : null,
+  }).where(eq(customers.id, id));
+  return { id, keyVersion, dek };
+}
+
+/**
+ * Records a delivery status and applies it to the message if it outranks the current one
+ * (sent < delivered < read; failed has the top rank, so it is terminal). Statuses for messages Relais does not know
+ * yet stay in `status_events` and are applied when the message is recorded.
+ */
+export async function recordStatus(tx: Db, ring: KeyRing, s: InboundStatus): Promise<{ status: string; applied: boolean }> {
+  const wamidBidx = blindIndex(ring, 'wamid', s.wamid);
+  const rank = STATUS_RANK[s.status] ?? 1;
+  const errorCode = s.errors[0]?.code ?? null;
+  const at = new Date(s.timestamp * 1000);
+  await tx.insert(statusEvents).values({ wamidBidx, status: s.status, rank, waTimestamp: at, errorCode })
+    .onConflictDoNothing({ target: [statusEvents.wamidBidx, statusEvents.status] });
+  const updated = await tx.update(messages)
+    .set({ status: s.status, statusRank: rank, statusAt: at, statusErrorCode: errorCode })
+    .where(and(eq(messages.wamidBidx, wamidBidx), lt(messages.statusRank, rank)))
+    .returning({ id: messages.id });
+  return { status: s.status, applied: updated.length > 0 };
+}

@@ -1,0 +1,5 @@
+export * from './settings.js';
+export * from './customers.js';
+export * from './messages.js';
+export * from './media.js';
+export * from './quarantine.js';

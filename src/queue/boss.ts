@@ -1,0 +1,70 @@
+import { PgBoss, fromDrizzle, fromPglite, type SendOptions } from 'pg-boss';
+import { sql } from 'drizzle-orm';
+import type { Database, Db } from '../db/client.js';
+import type { Logger } from '../log.js';
+
+/** Queue names. Each has an explicit retry/expiry policy below: pg-boss defaults are too weak. */
+export const QUEUES = {
+  relay: 'relay',
+  relayDead: 'relay_dlq',
+} as const;
+
+/**
+ * Relay queue policy. `key_strict_fifo` keyed by customer keeps each conversation in order
+ * (a poison message blocks its own conversation only, by design, until it dead-letters).
+ * Heartbeats make a SIGKILLed worker's job come back in ~30 s instead of pg-boss's 15 min.
+ */
+export const RELAY_QUEUE_OPTIONS = {
+  policy: 'key_strict_fifo',
+  retryLimit: 12,
+  retryDelay: 2,
+  retryBackoff: true,
+  retryDelayMax: 600,
+  expireInSeconds: 300,
+  heartbeatSeconds: 30,
+  retentionSeconds: 14 * 24 * 3600,
+  deleteAfterSeconds: 7 * 24 * 3600,
+  deadLetter: QUEUES.relayDead,
+  notify: true,
+} as const;
+
+export interface Queue {
+  boss: PgBoss;
+  /** Enqueues inside the caller's transaction: the job exists only if the transaction commits. */
+  sendInTx(tx: Db, queue: string, data: object, options?: SendOptions): Promise<string | null>;
+  stop(opts?: { graceful?: boolean; timeoutMs?: number }): Promise<void>;
+}
+
+/**
+ * Starts pg-boss on the same database as the archive (PostgreSQL pool of its own, or the shared
+ * PGlite engine) and creates the queues. Idempotent across replicas. Does I/O; throws if the
+ * database is unreachable.
+ */
+export async function startQueue(database: Database, logger: Logger, opts: { supervise?: boolean } = {}): Promise<Queue> {
+  const boss = database.kind === 'pglite'
+    ? new PgBoss({ db: fromPglite(database.pglite!), backend: 'pglite', supervise: opts.supervise ?? true, schedule: false, useListenNotify: true, registerInstance: false })
+    : new PgBoss({ connectionString: database.url!, max: 4, supervise: opts.supervise ?? true, schedule: false, useListenNotify: true, registerInstance: false });
+  boss.on('error', (err: Error) => logger.error({ err }, 'job queue error'));
+  boss.on('warning', (w: unknown) => logger.warn({ warning: typeof w === 'object' ? (w as { message?: string }).message : String(w) }, 'job queue warning'));
+  await boss.start();
+  await ensureQueue(boss, QUEUES.relayDead, { retentionSeconds: 30 * 24 * 3600 });
+  await ensureQueue(boss, QUEUES.relay, RELAY_QUEUE_OPTIONS);
+  return {
+    boss,
+    sendInTx: (tx, queue, data, options) => boss.send(queue, data, { ...options, db: fromDrizzle(tx as never, sql as never) }),
+    stop: async ({ graceful = true, timeoutMs = 20_000 } = {}) => {
+      await boss.stop({ graceful, timeout: timeoutMs, close: true, wait: true } as never);
+    },
+  };
+}
+
+async function ensureQueue(boss: PgBoss, name: string, options: object): Promise<void> {
+  const existing = await boss.getQueue(name);
+  if (!existing) {
+    await boss.createQueue(name, options as never);
+  } else {
+    // A queue's policy is fixed at creation; everything else follows this release's settings.
+    const { policy: _policy, ...rest } = options as { policy?: string };
+    await boss.updateQueue(name, rest as never);
+  }
+}
