@@ -1,0 +1,13 @@
+import type { RelaisConfig } from '../config/load.js';
+import type { Logger } from '../log.js';
+import { createMattermostPlatform } from './mattermost/index.js';
+import type { ChatPlatform } from './platform.js';
+
+/** The configured chat platform, or null when its settings are missing (messages then wait). */
+export function createChatPlatform(config: RelaisConfig, logger: Logger): ChatPlatform | null {
+  const mm = config.chat.mattermost;
+  if (config.chat.platform === 'mattermost' && mm) {
+    return createMattermostPlatform({ url: mm.url, token: mm.token, logger: logger.child({ platform: 'mattermost' }) });
+  }
+  return null;
+}

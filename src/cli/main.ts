@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import { createLogger } from '../log.js';
+import { runCheckConfig } from './check-config.js';
+import { runMigrate } from './migrate.js';
+import { runServe } from './serve.js';
+import { runSimulator } from './simulator.js';
+
+const USAGE = `relais — WhatsApp Business ⇄ Mattermost bridge
+
+Usage: relais <command> [options]
+
+Commands:
+  serve          Start the bridge (webhooks, relay workers, health, metrics)
+  migrate        Apply database migrations (safe to run from several replicas) and exit
+  check-config   Validate the configuration and list every problem at once
+  simulator      Run the WhatsApp simulator (Graph API fake + customer web page) on its own
+
+Every setting is an environment variable; see docs/configuration.md.
+From a checkout: npm run relais -- <command>`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const env = process.env;
+  switch (command) {
+    case 'serve':
+      return runServe(env);
+    case 'migrate':
+      return runMigrate(env);
+    case 'check-config':
+      return runCheckConfig(env);
+    case 'simulator': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          port: { type: 'string', default: '8090' },
+          'relais-url': { type: 'string', default: 'http://127.0.0.1:8080' },
+          'phone-number-id': { type: 'string' },
+        },
+      });
+      return runSimulator(env, { port: Number(values.port), relaisUrl: values['relais-url']!, phoneNumberId: values['phone-number-id'] });
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return command === undefined ? 1 : 0;
+    default:
+      console.error(`Unknown command "${command}".\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code !== -1) process.exitCode = code; },
+  (err: unknown) => {
+    const logger = createLogger({ level: 'error' });
+    logger.fatal({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'relais failed');
+    process.exitCode = 1;
+  },
+);
+
+export { loadConfig };

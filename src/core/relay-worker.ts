@@ -1,0 +1,187 @@
+import { and, eq } from 'drizzle-orm';
+import { openFieldText, openJson } from '../archive/envelope.js';
+import type { CustomerKeyStore } from '../archive/customer-keys.js';
+import type { ChatChannelRef, ChatFile, ChatPlatform, ChatPostRef } from '../chat/platform.js';
+import type { Db } from '../db/client.js';
+import { customers, messages } from '../db/schema/index.js';
+import { maskPhone, type Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { RelaisError, errorCode, isRetryable } from './errors.js';
+import { t, type Language } from './i18n.js';
+import type { StoredContent } from './inbox.js';
+import { findMedia, loadMediaBytes, markMediaUnavailable, storeMedia } from './media-store.js';
+import type { MediaRef } from './messages.js';
+import { renderInbound } from './render-inbound.js';
+
+/** Where inbound media comes from (the Cloud API client, or the simulator). */
+export interface MediaSource {
+  download(phoneNumberId: string, mediaId: string, maxBytes: number): Promise<{ mimeType: string; size?: number; stream: ReadableStream<Uint8Array> }>;
+}
+
+export interface RelayDeps {
+  db: Db;
+  keys: CustomerKeyStore;
+  platform: ChatPlatform;
+  media: MediaSource;
+  metrics: Metrics;
+  logger: Logger;
+  lang: Language;
+  /** Team and agents for a business number (config routing). */
+  route(phoneNumberId: string): { team?: string; agents: string[]; label?: string } | undefined;
+  /** Caps inbound media per WhatsApp type (and the global MEDIA_MAX_BYTES). */
+  mediaCap(media: MediaRef): number;
+  /** Called after each message is posted (plugins, events). Failures are logged, never fatal. */
+  onRelayed?(event: { messageId: string; customerId: string; type: string }): Promise<void>;
+  /** Test seam: runs after the chat post exists and before it is recorded (crash simulation). */
+  afterPostBeforeCommit?(messageId: string): Promise<void>;
+  /** Internal-note prefix shown in the channel purpose. */
+  notePrefix: string;
+}
+
+/** How long a channel is trusted to exist (not archived) before ensureCustomerChannel runs again. */
+const CHANNEL_RECHECK_MS = 5 * 60_000;
+
+/**
+ * Relays one stored customer message to the chat platform, exactly once.
+ *
+ * Called by the `relay` queue worker, one job per message, in order per customer. Idempotent:
+ * a posted message is skipped; a message left in `sending` (crash or timeout after the chat API
+ * call) is reconciled with `findPostByRelaisId` before anything is posted again.
+ * Throws RelaisError; the queue retries when `retryable`.
+ */
+export function createRelayWorker(deps: RelayDeps) {
+  const channelCheckedAt = new Map<string, number>();
+
+  async function ensureChannel(customer: typeof customers.$inferSelect, name: string, waId?: string): Promise<ChatChannelRef> {
+    const fresh = customer.chatChannelId && Date.now() - (channelCheckedAt.get(customer.id) ?? 0) < CHANNEL_RECHECK_MS;
+    if (fresh) return customer.chatChannelId as ChatChannelRef;
+    const route = deps.route(customer.phoneNumberId);
+    if (!route?.team) {
+      throw new RelaisError('no_team', `No chat team is configured for business number ${customer.phoneNumberId}: set MATTERMOST_TEAM or give the number a team in relais.config.yaml`, { retryable: true });
+    }
+    const masked = maskPhone(waId);
+    const channel = await deps.platform.ensureCustomerChannel({
+      key: customer.channelKey,
+      displayName: `${name} ${masked}`.trim(),
+      team: route.team,
+      agents: route.agents,
+      header: t(deps.lang, 'channelHeader', { number: masked, line: route.label ?? customer.phoneNumberId }),
+      purpose: t(deps.lang, 'channelPurpose', { notePrefix: deps.notePrefix }),
+    });
+    if (channel !== customer.chatChannelId) {
+      await deps.db.update(customers).set({ chatChannelId: channel, updatedAt: new Date() }).where(eq(customers.id, customer.id));
+    }
+    channelCheckedAt.set(customer.id, Date.now());
+    return channel;
+  }
+
+  async function resolveRef(refBidx: string | null): Promise<ChatPostRef | undefined> {
+    if (!refBidx) return undefined;
+    const rows = await deps.db.select({ chatPostId: messages.chatPostId }).from(messages).where(eq(messages.wamidBidx, refBidx)).limit(1);
+    return (rows[0]?.chatPostId ?? undefined) as ChatPostRef | undefined;
+  }
+
+  async function mediaFiles(msg: typeof messages.$inferSelect, customer: typeof customers.$inferSelect, dek: Uint8Array, ref: MediaRef) {
+    const existing = await findMedia(deps.db, dek, msg.id);
+    const filename = ref.filename ?? `${ref.kind}-${msg.id.slice(0, 8)}`;
+    if (existing?.state === 'stored') {
+      const bytes = await loadMediaBytes(deps.db, dek, existing);
+      return { files: [{ name: existing.filename ?? filename, mimeType: existing.mimeType ?? 'application/octet-stream', data: bytes }] };
+    }
+    if (existing?.state === 'too_large') return { files: [], problem: { reason: 'too_large' as const, size: existing.size ?? undefined } };
+    try {
+      const cap = deps.mediaCap(ref);
+      const dl = await deps.media.download(customer.phoneNumberId, ref.mediaId, cap);
+      const mimeType = dl.mimeType || ref.mimeType || 'application/octet-stream';
+      const { bytes } = await storeMedia(deps.db, dek, msg.keyVersion, { messageId: msg.id, kind: ref.kind, mimeType, filename }, dl.stream);
+      deps.metrics.mediaBytes.inc(bytes.byteLength);
+      return { files: [{ name: filename, mimeType, data: bytes }] };
+    } catch (err) {
+      if (err instanceof RelaisError && err.code === 'media_too_large') {
+        await markMediaUnavailable(deps.db, msg.id, ref.kind, msg.keyVersion, 'too_large');
+        return { files: [], problem: { reason: 'too_large' as const } };
+      }
+      if (isRetryable(err)) throw err;
+      // Permanent (expired media id, refused redirect…): tell the agents instead of blocking the conversation.
+      await markMediaUnavailable(deps.db, msg.id, ref.kind, msg.keyVersion, 'failed');
+      return { files: [], problem: { reason: 'unavailable' as const, code: errorCode(err) } };
+    }
+  }
+
+  return async function relay(job: { messageId: string }): Promise<'posted' | 'already' | 'reacted'> {
+    const [msg] = await deps.db.select().from(messages).where(eq(messages.id, job.messageId)).limit(1);
+    if (!msg) return 'already'; // erased or purged since it was queued
+    if (msg.relayState === 'posted') return 'already';
+    const [customer] = await deps.db.select().from(customers).where(eq(customers.id, msg.customerId)).limit(1);
+    if (!customer) return 'already';
+    const dek = await deps.keys.get(deps.db, customer.id, msg.keyVersion);
+    const ctx = { table: 'messages', rowId: msg.id, keyVersion: msg.keyVersion };
+    const stored = openJson<StoredContent>(dek, { ...ctx, column: 'content_enc' }, msg.contentEnc);
+    const custDek = customer.keyVersion === msg.keyVersion ? dek : await deps.keys.get(deps.db, customer.id, customer.keyVersion);
+    const cctx = { table: 'customers', rowId: customer.id, keyVersion: customer.keyVersion };
+    const waId = customer.waIdEnc ? openFieldText(custDek, { ...cctx, column: 'wa_id_enc' }, customer.waIdEnc) : undefined;
+    const storedName = customer.profileNameEnc ? openFieldText(custDek, { ...cctx, column: 'profile_name_enc' }, customer.profileNameEnc) : undefined;
+    const name = stored.customerName ?? storedName ?? t(deps.lang, 'unknownCustomer');
+    const channel = await ensureChannel(customer, name, waId);
+
+    const target = await resolveRef(msg.refBidx);
+    // A reaction on a message that has a post becomes a real reaction when the platform knows the emoji.
+    if (stored.content.kind === 'reaction' && target && deps.platform.capabilities.reactions) {
+      const emoji = stored.content.emoji;
+      const done = emoji ? await deps.platform.setReaction(target, emoji, true) : false;
+      if (done) {
+        await deps.db.update(messages).set({ relayState: 'posted', chatPostId: target, postedAt: new Date() }).where(eq(messages.id, msg.id));
+        deps.metrics.messagesRelayed.inc({ type: msg.type, platform: deps.platform.kind });
+        return 'reacted';
+      }
+    }
+
+    if (msg.relayState === 'sending' && msg.relayAttemptAt) {
+      // The previous attempt may have posted and died before recording it: look before posting again.
+      const since = new Date(msg.relayAttemptAt.getTime() - 60_000);
+      const found = await deps.platform.findPostByRelaisId(channel, msg.id, since);
+      if (found) {
+        await markPosted(msg.id, found);
+        return 'already';
+      }
+    }
+
+    let files: ChatFile[] = [];
+    let mediaProblem;
+    if (stored.content.kind === 'media') {
+      const r = await mediaFiles(msg, customer, dek, stored.content.media);
+      files = r.files;
+      mediaProblem = r.problem;
+    }
+    const rootPost = target && deps.platform.capabilities.threads ? await deps.platform.threadRootOf(target) : undefined;
+    const text = renderInbound({
+      content: stored.content,
+      markers: stored.markers,
+      customerName: name,
+      lang: deps.lang,
+      replyTargetMissing: Boolean(stored.markers.replyToWamid) && !target,
+      mediaProblem,
+    });
+
+    await deps.db.update(messages).set({ relayState: 'sending', relayAttemptAt: new Date() }).where(eq(messages.id, msg.id));
+    const post = await deps.platform.postMessage(channel, { relaisId: msg.id, text, rootPost, files });
+    if (deps.afterPostBeforeCommit) await deps.afterPostBeforeCommit(msg.id);
+    await markPosted(msg.id, post);
+    deps.metrics.messagesRelayed.inc({ type: msg.type, platform: deps.platform.kind });
+    deps.metrics.relayLatency.observe((Date.now() - msg.receivedAt.getTime()) / 1000);
+    if (deps.onRelayed) {
+      try {
+        await deps.onRelayed({ messageId: msg.id, customerId: customer.id, type: msg.type });
+      } catch (err) {
+        deps.logger.warn({ err, messageId: msg.id }, 'relay hook failed');
+      }
+    }
+    return 'posted';
+  };
+
+  async function markPosted(messageId: string, post: ChatPostRef) {
+    await deps.db.update(messages)
+      .set({ relayState: 'posted', chatPostId: post, postedAt: new Date(), relayError: null })
+      .where(and(eq(messages.id, messageId)));
+  }
+}

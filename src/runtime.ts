@@ -1,0 +1,261 @@
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { serve, type ServerType } from '@hono/node-server';
+import { eq } from 'drizzle-orm';
+import type { Hono } from 'hono';
+import { CustomerKeyStore } from './archive/customer-keys.js';
+import { createKeyRing, unwrapIndexRoot, wrapIndexRoot, wrappedKekVersion, type KeyRing } from './archive/keyring.js';
+import { loadMasterKeys } from './archive/master-key.js';
+import { sealField } from './archive/envelope.js';
+import { initSodium, randomBytes } from './archive/sodium.js';
+import type { ChatPlatform } from './chat/platform.js';
+import { createChatPlatform } from './chat/factory.js';
+import { routeForNumber, type RelaisConfig } from './config/load.js';
+import { errorCode, isRetryable } from './core/errors.js';
+import { persistWebhook } from './core/inbox.js';
+import { createRelayWorker, type MediaSource } from './core/relay-worker.js';
+import { openDatabase, describeDatabase, type Database } from './db/client.js';
+import { runMigrations, schemaReady } from './db/migrate.js';
+import { quarantine as quarantineTable, settings } from './db/schema/index.js';
+import { createApp } from './http/app.js';
+import type { Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { QUEUES, startQueue, type Queue } from './queue/boss.js';
+import { createSimulator } from './simulator/index.js';
+import { createCloudApiClient } from './whatsapp/cloud-api.js';
+import { parseWebhook } from './whatsapp/from-whatsapp.js';
+import { mediaCap } from './whatsapp/media-limits.js';
+import { verifySignature } from './whatsapp/signature.js';
+
+export const VERSION = '0.1.0';
+/** phone_number_id the simulator plays when no WhatsApp number is configured. */
+export const SIMULATOR_PHONE_NUMBER_ID = '100000000000001';
+
+export interface RuntimeOptions {
+  logger: Logger;
+  metrics?: Metrics;
+  /** Start the HTTP listener (false in tests that call `app.request`). */
+  listen?: boolean;
+  /** Run the relay worker in this process. */
+  workers?: boolean;
+  /** Use this chat platform instead of the configured one (tests). */
+  platform?: ChatPlatform | null;
+  /** Use this media source instead of the Cloud API client (tests). */
+  mediaSource?: MediaSource;
+  /** Keep the embedded database in memory (tests). */
+  inMemoryDb?: boolean;
+  /** Test seam, see RelayDeps.afterPostBeforeCommit. */
+  afterPostBeforeCommit?: (messageId: string) => Promise<void>;
+  /** Setup notes to show on / and /readyz (from loadConfig). */
+  missing?: string[];
+  warnings?: string[];
+}
+
+export interface Runtime {
+  app: Hono;
+  database: Database;
+  queue: Queue;
+  ring: KeyRing;
+  keys: CustomerKeyStore;
+  metrics: Metrics;
+  platform: ChatPlatform | null;
+  simulator?: ReturnType<typeof createSimulator>;
+  /** Base URL when listening. */
+  url?: string;
+  /** Stops accepting work, finishes in-flight jobs, closes everything. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Composition root: opens the database, applies migrations, loads keys, starts the queue, the
+ * chat platform, the relay worker and the HTTP server. Throws with an operator-readable message
+ * when a dependency cannot be reached.
+ */
+export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): Promise<Runtime> {
+  const { logger } = opts;
+  const metrics = opts.metrics ?? createMetrics();
+  const missing = [...(opts.missing ?? [])];
+  const warnings = [...(opts.warnings ?? [])];
+  await initSodium();
+  const master = await loadMasterKeys({ inline: config.masterKey.inline, file: config.masterKey.file, dataDir: config.dataDir, production: config.env === 'production' });
+  if (master.source === 'generated' || master.source === 'dev-file') {
+    const note = `Development master key in use (${master.path}): the archive is readable by anyone with this file. Set RELAIS_MASTER_KEY or RELAIS_MASTER_KEY_FILE before real use`;
+    warnings.push(note);
+    logger.warn({ path: master.path }, 'development master key in use; set RELAIS_MASTER_KEY or RELAIS_MASTER_KEY_FILE before real use');
+  }
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, inMemory: opts.inMemoryDb });
+  await runMigrations(database);
+  const ring = await loadKeyRing(database, master.keys);
+  const keys = new CustomerKeyStore(ring);
+  const queue = await startQueue(database, logger);
+
+  // The simulator plays Meta in development when no WhatsApp credentials are configured.
+  let simulator: ReturnType<typeof createSimulator> | undefined;
+  const wa = { ...config.whatsapp, numbers: [...config.whatsapp.numbers] };
+  const publicBase = config.publicUrl ?? `http://127.0.0.1:${config.port}`;
+  if (config.simulator) {
+    wa.appSecret = wa.appSecret ?? nodeRandomBytes(24).toString('hex');
+    wa.accessToken = wa.accessToken ?? nodeRandomBytes(24).toString('hex');
+    wa.verifyToken = wa.verifyToken ?? nodeRandomBytes(12).toString('hex');
+    wa.apiUrl = `http://127.0.0.1:${config.port}/simulator/graph/v23.0`;
+    if (!wa.numbers.length) wa.numbers.push({ phoneNumberId: SIMULATOR_PHONE_NUMBER_ID, label: 'Simulator' });
+    simulator = createSimulator({
+      graphBase: wa.apiUrl,
+      webhookUrl: `http://127.0.0.1:${config.port}/webhooks/whatsapp`,
+      appSecret: wa.appSecret,
+      accessToken: wa.accessToken,
+      phoneNumberId: wa.numbers[0]!.phoneNumberId,
+      displayPhoneNumber: '+1 555 010 0001',
+    });
+  }
+  const effective: RelaisConfig = { ...config, whatsapp: wa };
+  const known = new Set(wa.numbers.map((n) => n.phoneNumberId));
+
+  const platform = opts.platform !== undefined ? opts.platform : createChatPlatform(config, logger);
+  if (platform) {
+    try {
+      await platform.connect();
+    } catch (err) {
+      logger.error({ code: errorCode(err), err: { message: (err as Error).message } }, 'chat platform not reachable yet; relay jobs wait and retry');
+    }
+  }
+
+  const clients = new Map<string, ReturnType<typeof createCloudApiClient>>();
+  const mediaSource: MediaSource = opts.mediaSource ?? {
+    async download(phoneNumberId, mediaId, maxBytes) {
+      const token = routeForNumber(effective, phoneNumberId)?.accessToken ?? wa.accessToken;
+      if (!token) throw new Error('WHATSAPP_ACCESS_TOKEN is not set: media cannot be downloaded');
+      let client = clients.get(token);
+      if (!client) { client = createCloudApiClient({ apiUrl: wa.apiUrl, accessToken: token }); clients.set(token, client); }
+      const r = await client.downloadMedia(mediaId, { maxBytes, phoneNumberId });
+      return { mimeType: r.mimeType, size: r.size, stream: r.stream };
+    },
+  };
+
+  let draining = false;
+  if (platform && opts.workers !== false) {
+    const relay = createRelayWorker({
+      db: database.db, keys, platform, media: mediaSource, metrics, logger, lang: config.language,
+      route: (id) => {
+        const r = routeForNumber(effective, id);
+        return r && { ...r, label: wa.numbers.find((n) => n.phoneNumberId === id)?.label };
+      },
+      mediaCap: (m) => Math.min(config.mediaMaxBytes, mediaCap(m.kind, { animated: m.animated })),
+      afterPostBeforeCommit: opts.afterPostBeforeCommit,
+      notePrefix: '//',
+    });
+    await queue.boss.work<{ messageId: string }>(QUEUES.relay, { localConcurrency: config.relayConcurrency, pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
+      if (!job) return;
+      const log = logger.child({ job: job.id, messageId: job.data.messageId });
+      try {
+        await relay(job.data);
+      } catch (err) {
+        const retryable = isRetryable(err);
+        metrics.relayFailures.inc({ code: errorCode(err), retryable: String(retryable) });
+        log.warn({ code: errorCode(err), retryable, err: { message: (err as Error).message } }, 'relay attempt failed');
+        if (retryable) { metrics.retries.inc({ queue: QUEUES.relay }); throw err; }
+        // Permanent: park a copy in the dead-letter queue and let the conversation go on.
+        await queue.boss.send(QUEUES.relayDead, { ...job.data, code: errorCode(err) });
+        metrics.deadLetters.inc({ queue: QUEUES.relay });
+      }
+    });
+  }
+
+  const app = createApp({
+    logger, metrics, language: config.language,
+    webhook: {
+      appSecret: () => wa.appSecret,
+      verifyToken: () => wa.verifyToken,
+      verifySignature,
+      parse: parseWebhook,
+      accept: async (raw, parsed) => database.db.transaction(async (tx) => {
+        const r = await persistWebhook(tx, {
+          ring, keys, isKnownNumber: (id) => known.has(id),
+          enqueueRelay: async (t, job) => { await queue.sendInTx(t, QUEUES.relay, job, { singletonKey: job.customerId }); },
+        }, parsed);
+        const quarantined = r.unroutable > 0 || r.anonymous > 0;
+        if (quarantined) await insertQuarantine(tx, ring, raw, r.unroutable > 0 ? 'unknown_phone_number_id' : 'no_customer_identity', parsed.phoneNumberIds.find((id) => !known.has(id)));
+        for (const s of r.stored) metrics.inboundMessages.inc({ type: s.type.split(':')[0]!, duplicate: 'false' });
+        for (const d of r.duplicates) metrics.inboundMessages.inc({ type: d.type.split(':')[0]!, duplicate: 'true' });
+        for (const s of r.statuses) metrics.statusUpdates.inc({ status: s.status });
+        if (quarantined) {
+          metrics.webhooksQuarantined.inc({ reason: r.unroutable > 0 ? 'unknown_phone_number_id' : 'no_customer_identity' });
+          logger.warn({ unroutable: r.unroutable, anonymous: r.anonymous }, 'webhook had messages for an unknown business number; quarantined');
+        }
+        return { stored: r.stored.length, duplicates: r.duplicates.length, statuses: r.statuses.length, quarantined };
+      }),
+      quarantine: async (raw, reason) => { await insertQuarantine(database.db, ring, raw, reason); },
+    },
+    readiness: [
+      { name: 'database', check: async () => ((await database.ping()) && (await schemaReady(database)) ? { ok: true } : { ok: false, detail: 'database unreachable or not migrated' }) },
+      { name: 'master_key', check: async () => ({ ok: true, detail: master.source }) },
+      { name: 'chat_platform', check: async () => (platform ? platform.checkReady() : { ok: false, detail: 'no chat platform configured (MATTERMOST_URL, MATTERMOST_TOKEN)' }) },
+    ],
+    missing: () => missing,
+    draining: () => draining,
+    home: () => ({
+      version: VERSION,
+      database: describeDatabase(config.databaseUrl),
+      keySource: master.source === 'env' || master.source === 'file' ? `configured (${master.keys.length} key version(s))` : `development key in ${master.path}`,
+      webhookUrl: `${publicBase}/webhooks/whatsapp`,
+      simulatorUrl: simulator ? `${publicBase}/simulator/` : undefined,
+      chat: platform ? `${platform.kind}` : 'not configured',
+      missing,
+      warnings,
+    }),
+    sampleMetrics: async () => {
+      const q = await queue.boss.getQueue(QUEUES.relay);
+      if (q) metrics.queueDepth.set({ queue: QUEUES.relay }, (q as { queuedCount?: number }).queuedCount ?? 0);
+      const d = await queue.boss.getQueue(QUEUES.relayDead);
+      if (d) metrics.queueDepth.set({ queue: QUEUES.relayDead }, (d as { queuedCount?: number }).queuedCount ?? 0);
+    },
+    mounts: simulator ? [{ path: '/simulator', app: simulator.app }] : [],
+  });
+
+  let server: ServerType | undefined;
+  let url: string | undefined;
+  if (opts.listen) {
+    server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    });
+    const addr = server.address();
+    url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : config.port}`;
+  }
+
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      draining = true;
+      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      await queue.stop({ graceful: true, timeoutMs: 20_000 }).catch((err) => logger.warn({ err }, 'job queue did not stop cleanly'));
+      if (platform) await platform.close().catch(() => undefined);
+      await database.close().catch(() => undefined);
+    })();
+    return stopped;
+  };
+  return { app, database, queue, ring, keys, metrics, platform, simulator, url, stop };
+}
+
+/**
+ * The key ring with its blind-index root: a random key created once per deployment, stored
+ * wrapped by the master key in `settings`, so blind indexes (and the UNIQUE wamid constraint)
+ * survive master-key rotation. Replicas racing on first start agree through the primary key.
+ */
+async function loadKeyRing(database: Database, keys: Parameters<typeof createKeyRing>[0]): Promise<KeyRing> {
+  const bootstrap = createKeyRing(keys);
+  const read = () => database.db.select().from(settings).where(eq(settings.key, 'index_root')).limit(1);
+  let [row] = await read();
+  if (!row) {
+    const root = randomBytes(32);
+    const wrapped = wrapIndexRoot(bootstrap, root);
+    await database.db.insert(settings).values({ key: 'index_root', value: wrapped, kekVersion: wrappedKekVersion(wrapped) }).onConflictDoNothing();
+    [row] = await read();
+  }
+  return createKeyRing(keys, { indexRoot: unwrapIndexRoot(bootstrap, row!.value) });
+}
+
+async function insertQuarantine(db: Database['db'], ring: KeyRing, raw: Uint8Array, reason: string, phoneNumberId?: string): Promise<void> {
+  const { key, kekVersion } = ring.systemKey('quarantine');
+  const id = crypto.randomUUID();
+  const payloadEnc = sealField(key, { table: 'quarantine', column: 'payload_enc', rowId: id, keyVersion: kekVersion }, raw);
+  await db.insert(quarantineTable).values({ id, reason, phoneNumberId: phoneNumberId ?? null, payloadEnc, kekVersion });
+}
