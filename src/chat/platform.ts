@@ -102,3 +102,79 @@ export interface ChatPlatform {
   /** Releases sockets and timers. */
   close(): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Agent side (agent replies back to WhatsApp). Implemented by every platform adapter.
+
+/** A file attached to an agent's post, not yet downloaded. */
+export interface ChatFileRef {
+  /** Opaque id the adapter can download by. */
+  id: string;
+  name: string;
+  mimeType: string;
+  size: number;
+}
+
+/** Something an agent (or anyone) posted in a channel the bot is a member of. */
+export interface AgentPostEvent {
+  kind: 'post';
+  post: ChatPostRef;
+  channel: ChatChannelRef;
+  authorId: string;
+  authorName: string;
+  /** Raw Markdown as typed. */
+  text: string;
+  /** Set when the post is a reply in a thread. */
+  rootPost?: ChatPostRef;
+  files: ChatFileRef[];
+  /** Server time of creation, ms since epoch (used as the catch-up cursor). */
+  createdAt: number;
+  /** Posted by this bot (never relayed: that would echo customer messages back). */
+  fromBot: boolean;
+  /** A system post (join/leave, header change…): never relayed. */
+  system: boolean;
+}
+
+/** A reaction put on or taken off a post. */
+export interface AgentReactionEvent {
+  kind: 'reaction';
+  post: ChatPostRef;
+  channel: ChatChannelRef;
+  authorId: string;
+  /** Unicode emoji when the platform's name maps to one, else undefined. */
+  emoji?: string;
+  /** The platform's own emoji name (e.g. `+1`). */
+  emojiName: string;
+  on: boolean;
+  /** Server time, ms since epoch (part of the idempotency key of the resulting WhatsApp reaction). */
+  at: number;
+  fromBot: boolean;
+}
+
+export type AgentEvent = AgentPostEvent | AgentReactionEvent;
+
+export interface ChatListenHandlers {
+  /** Called for every live event, in the order received. A rejection is logged; the event is caught up later. */
+  onEvent(event: AgentEvent): Promise<void>;
+  /**
+   * Called after every successful (re)connection, before live events of that connection are
+   * delivered: the place to catch up from stored cursors with `postsSince`.
+   */
+  onConnected(info: { reconnect: boolean }): Promise<void>;
+}
+
+/** The agent-facing half of a platform. */
+export interface ChatAgentSide {
+  /**
+   * Opens the realtime connection as the bot and keeps it open (reconnect with backoff and
+   * jitter) until the returned function is called. Resolves once the first connection is up or
+   * failed once (it keeps retrying in the background).
+   */
+  listen(handlers: ChatListenHandlers): Promise<() => Promise<void>>;
+  /** Posts in `channel` created strictly after `sinceMs`, oldest first (catch-up). */
+  postsSince(channel: ChatChannelRef, sinceMs: number): Promise<AgentPostEvent[]>;
+  /** Downloads an attached file with the bot's credentials. */
+  downloadFile(file: ChatFileRef): Promise<ChatFile>;
+  /** Posts a notice from the bot, threaded under `rootPost` when given (errors, window closed…). */
+  postNotice(channel: ChatChannelRef, text: string, rootPost?: ChatPostRef): Promise<ChatPostRef>;
+}
