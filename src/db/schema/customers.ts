@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { integer, pgTable, primaryKey, text, timestamp, unique, uuid, index } from 'drizzle-orm/pg-core';
+import { bigint, integer, pgTable, primaryKey, text, timestamp, unique, uuid, index } from 'drizzle-orm/pg-core';
 import { bytea } from './types.js';
 
 /**
@@ -22,6 +22,8 @@ export const customers = pgTable('customers', {
   channelKey: text('channel_key').notNull(),
   chatChannelId: text('chat_channel_id'),
   lastInboundAt: timestamp('last_inbound_at', { withTimezone: true }),
+  /** Catch-up cursor: server time (ms) of the newest agent post seen in the customer's channel. */
+  chatCursor: bigint('chat_cursor', { mode: 'number' }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [

@@ -3,3 +3,4 @@ export * from './customers.js';
 export * from './messages.js';
 export * from './media.js';
 export * from './quarantine.js';
+export * from './outbox.js';

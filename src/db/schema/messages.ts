@@ -38,6 +38,7 @@ export const messages = pgTable('messages', {
   unique('messages_wamid_bidx_uq').on(t.wamidBidx),
   index('messages_customer_idx').on(t.customerId, t.receivedAt),
   index('messages_relay_state_idx').on(t.relayState),
+  index('messages_chat_post_idx').on(t.chatPostId),
 ]);
 
 /**
