@@ -39,13 +39,16 @@ type ErrorSummary = { code?: number; title?: string };
 const KNOWN_MESSAGE_FIELDS = new Set(['id', 'timestamp', 'type', 'from', 'from_user_id', 'context', 'referral', 'errors', 'identity']);
 const MEDIA_KINDS = new Set<string>(['image', 'video', 'audio', 'document', 'sticker']);
 const MAX_ISSUES_IN_DETAIL = 3;
+/** Real payloads nest about 10 levels; deeper JSON would only threaten recursive consumers (stack overflow). */
+const MAX_DEPTH = 64;
 
 /**
  * Parses and flattens one webhook POST body.
  *
  * - Decodes UTF-8 strictly and parses with secure-json-parse (a `__proto__` or
  *   `constructor.prototype` key is refused: `malformed_json`).
- * - Validates the envelope (`webhook-schema.ts`); a violation gives `invalid_shape`.
+ * - Refuses JSON nested deeper than 64 levels, then validates the envelope (`webhook-schema.ts`);
+ *   a violation gives `invalid_shape`.
  * - Returns every message and status of every entry and change, in payload order. A message whose
  *   content Relais cannot read becomes `{kind:'unsupported'}`; nothing is dropped. Changes with a
  *   `field` other than `messages` go to `otherFields` untouched.
@@ -67,6 +70,8 @@ export function parseWebhook(rawBody: Uint8Array): ParseWebhookResult {
     const poisoned = err instanceof Error && err.message.startsWith('Object contains forbidden prototype property');
     return { ok: false, reason: 'malformed_json', detail: poisoned ? 'forbidden prototype key (__proto__ or constructor.prototype)' : 'JSON syntax error' };
   }
+
+  if (tooDeep(json, MAX_DEPTH)) return { ok: false, reason: 'invalid_shape', detail: `(root): nesting_deeper_than_${MAX_DEPTH}` };
 
   const envelope = webhookEnvelopeSchema.safeParse(json);
   if (!envelope.success) return invalid(envelope.error, []);
@@ -332,6 +337,20 @@ function invalid(error: z.ZodError, prefix: Path): ParseWebhookResult {
   });
   const more = error.issues.length > MAX_ISSUES_IN_DETAIL ? ` (+${error.issues.length - MAX_ISSUES_IN_DETAIL} more)` : '';
   return { ok: false, reason: 'invalid_shape', detail: issues.join('; ') + more };
+}
+
+/** Iterative depth check (no recursion, so hostile nesting cannot overflow the stack here). */
+function tooDeep(root: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 function formatPath(path: Path): string {
