@@ -212,7 +212,7 @@ class FrameDecryptor {
       if (res.message.length > 0) out.push(res.message);
       if (res.final) {
         this.done = true;
-        this.dispose();
+        this.pull.dispose(); // the queue is kept: trailing bytes are checked above and in end()
       }
     }
   }
