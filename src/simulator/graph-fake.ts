@@ -1,0 +1,377 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { fbtraceId, graphErrorBody, httpStatusFor, invalidTokenBody } from './graph-error.js';
+import { GraphFaults, type FailSpec, type GraphEndpoint, type HangSpec } from './graph-faults.js';
+import { mediaKindOf, sizeLimitFor, SUPPORTED_MIME_TYPES } from './media-rules.js';
+import { sampleTemplates, templateBodyText, type MessageTemplate } from './sample-templates.js';
+import { validateSendRequest, type OutboundType } from './send-validation.js';
+
+/**
+ * An in-memory WhatsApp Cloud API (Graph) server: the test fake and the product's simulator
+ * back end. Speaks the real wire protocol over HTTP; state lives in the returned object.
+ *
+ * Routes (relative to where `app` is mounted; `{v}` is any `vNN.N` version):
+ *   POST   /{v}/{phone-number-id}/messages        send / mark as read
+ *   POST   /{v}/{phone-number-id}/media           multipart upload
+ *   GET    /{v}/{media-id}                        media URL (valid 5 minutes)
+ *   DELETE /{v}/{media-id}                        delete media
+ *   GET    /media-download/attachments?mid&ext&hash   the bytes (lookaside.fbsbx.com look-alike)
+ *   GET    /{v}/{waba-id}/message_templates       templates
+ * Every route requires `Authorization: Bearer <accessToken>`.
+ */
+
+export const MEDIA_URL_TTL_MS = 5 * 60 * 1000;
+
+export type DeliveryState = 'accepted' | 'sent' | 'delivered' | 'read' | 'failed';
+
+/** One outbound message the fake accepted. `body` is the request JSON as received. */
+export interface SentMessage {
+  wamid: string;
+  phoneNumberId: string;
+  to: string;
+  waId: string;
+  type: OutboundType;
+  body: Record<string, unknown>;
+  acceptedAt: number;
+  /** Latest status the simulator reported for it by webhook ('accepted' until then). */
+  delivery: DeliveryState;
+}
+
+/** A `status:"read"` request (the business marking a customer message as read). */
+export interface ReadMark {
+  messageId: string;
+  phoneNumberId: string;
+  typingIndicator: boolean;
+  at: number;
+}
+
+export interface StoredMedia {
+  id: string;
+  bytes: Uint8Array<ArrayBuffer>;
+  mimeType: string;
+  filename?: string;
+  /** Hex SHA-256 of `bytes`, as `GET /{media-id}` reports it. */
+  sha256: string;
+  size: number;
+  createdAt: number;
+  /** 'upload' = sent by Relais through `/media`; 'inbound' = a customer's file (addMedia). */
+  source: 'upload' | 'inbound';
+  phoneNumberId?: string;
+}
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  query: string;
+  status: number;
+  /** Parsed JSON body of `/messages` requests. */
+  json?: unknown;
+  at: number;
+}
+
+export interface GraphFakeOptions {
+  accessToken: string;
+  /** When set, other phone-number ids get Graph error 100 (subcode 33), like an unknown object. */
+  phoneNumberId?: string;
+  /** When set, only this WABA id serves templates. */
+  wabaId?: string;
+  /** Milliseconds since the epoch; inject to test URL expiry. Default `Date.now`. */
+  clock?: () => number;
+  /** Public root of the fake (no version), used in media URLs. Default: derived from each request. */
+  publicUrl?: string;
+  templates?: MessageTemplate[];
+}
+
+export interface GraphFake {
+  /** Hono app; mount with `app.route(prefix, fake.app)` or serve it directly. */
+  readonly app: Hono;
+  readonly media: Map<string, StoredMedia>;
+  /** Every request the fake answered, oldest first. */
+  readonly requests: readonly RequestRecord[];
+  templates: MessageTemplate[];
+  messagesSent(): SentMessage[];
+  readMarks(): ReadMark[];
+  findMessage(wamid: string): SentMessage | undefined;
+  /** Records the latest delivery state shown for an outbound message (no webhook is sent). */
+  setDeliveryState(wamid: string, state: DeliveryState): void;
+  /** Registers a customer's file (for inbound webhooks) and returns its media id. No size check. */
+  addMedia(input: { bytes: Uint8Array; mimeType: string; filename?: string }): string;
+  /** Calls `listener` after each accepted outbound message; returns an unsubscribe function. */
+  onMessage(listener: (message: SentMessage) => void): () => void;
+  failNext(spec: FailSpec): void;
+  hangNext(spec: HangSpec): void;
+  /** Every download stalls `ms` in the middle of its body until `slowDownload(0)` or reset. */
+  slowDownload(ms: number): void;
+  /** The next `times` downloads (default 1) get one byte flipped: sha256 and content differ. */
+  corruptNextDownload(times?: number): void;
+  /** Downloads answer `302 Location: url` until called with undefined or reset. */
+  redirectDownloadTo(url: string | undefined): void;
+  /** Lets hanging requests finish with 503 (call before closing a server). */
+  releaseHung(): void;
+  /** Forgets messages, media, reads, requests and faults; keeps options and templates. */
+  reset(): void;
+}
+
+/**
+ * A Meta-looking message id: `wamid.` + base64. Meta's own ids are a base64 structure that
+ * embeds the phone number; these are random bytes and deliberately carry no phone number.
+ */
+export function newWamid(): string {
+  return `wamid.${randomBytes(24).toString('base64')}`;
+}
+
+function newNumericId(taken: (id: string) => boolean): string {
+  for (;;) {
+    const id = String(1_000_000_000_000_000n + (randomBytes(8).readBigUInt64BE() % 9_000_000_000_000_000n));
+    if (!taken(id)) return id;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const unknownObject = (method: string, id: string): ReturnType<typeof graphErrorBody> =>
+  graphErrorBody(100, {
+    message: `Unsupported ${method} request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+    type: 'GraphMethodException',
+    subcode: 33,
+  });
+
+type Env = { Variables: { json: unknown } };
+type Ctx = Context<Env>;
+
+/** Creates a fake with its own state. Does no I/O until its app receives requests. */
+export function createGraphFake(options: GraphFakeOptions): GraphFake {
+  const now = options.clock ?? Date.now;
+  const app = new Hono<Env>();
+  const faults = new GraphFaults();
+  const media = new Map<string, StoredMedia>();
+  const downloads = new Map<string, { mediaId: string; expiresAt: number }>();
+  const listeners = new Set<(m: SentMessage) => void>();
+  let sent: SentMessage[] = [];
+  let reads: ReadMark[] = [];
+  let requests: RequestRecord[] = [];
+  let templates = options.templates ?? sampleTemplates();
+
+  const storeMedia = (input: { bytes: Uint8Array; mimeType: string; filename?: string }, source: StoredMedia['source'], phoneNumberId?: string): string => {
+    const id = newNumericId((x) => media.has(x));
+    const bytes = new Uint8Array(input.bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    media.set(id, { id, bytes, mimeType: input.mimeType, filename: input.filename, sha256, size: bytes.length, createdAt: now(), source, phoneNumberId });
+    return id;
+  };
+
+  /** Answers an injected fault, or returns undefined to let the request proceed. */
+  const injected = async (c: Ctx, endpoint: GraphEndpoint): Promise<Response | undefined> => {
+    const fault = faults.take(endpoint, c.req.path);
+    if (fault === undefined) return undefined;
+    if (fault === 'hang') {
+      await faults.hang(c.req.raw.signal);
+      return c.json(graphErrorBody(2, { details: 'Released hung request' }), 503);
+    }
+    return new Response(JSON.stringify(fault.body), { status: fault.status, headers: { 'content-type': 'application/json', ...fault.headers } });
+  };
+
+  const wrongPhone = (c: Ctx, id: string): Response | undefined =>
+    options.phoneNumberId !== undefined && id !== options.phoneNumberId ? c.json(unknownObject('post', id), 400) : undefined;
+
+  app.use('*', async (c, next) => {
+    const url = new URL(c.req.url);
+    const record = (status: number): void => {
+      requests.push({ method: c.req.method, path: c.req.path, query: url.search, status, json: c.get('json'), at: now() });
+    };
+    if (c.req.header('authorization') !== `Bearer ${options.accessToken}`) {
+      record(401);
+      return c.json(invalidTokenBody(), 401, { 'www-authenticate': 'OAuth "Facebook Platform" "invalid_token"' });
+    }
+    await next();
+    record(c.res.status);
+  });
+
+  app.post('/:version{v\\d+\\.\\d+}/:phoneNumberId/messages', async (c) => {
+    const phoneNumberId = c.req.param('phoneNumberId');
+    let json: unknown;
+    try {
+      json = JSON.parse(await c.req.text());
+    } catch {
+      json = undefined;
+    }
+    c.set('json', json);
+    const early = wrongPhone(c, phoneNumberId) ?? (await injected(c, 'messages'));
+    if (early) return early;
+    const result = validateSendRequest(json, {
+      isUploadedMedia: (id) => media.get(id)?.source === 'upload',
+      templateBody: (name, lang) => {
+        const t = templates.find((x) => x.name === name && x.language === lang && x.status === 'APPROVED');
+        return t === undefined ? undefined : templateBodyText(t);
+      },
+    });
+    if (!result.ok) return c.json(graphErrorBody(result.code, { details: result.details }), httpStatusFor(result.code) as ContentfulStatusCode);
+    if (result.kind === 'read') {
+      reads.push({ messageId: result.messageId, phoneNumberId, typingIndicator: result.typingIndicator, at: now() });
+      return c.json({ success: true });
+    }
+    const message: SentMessage = {
+      wamid: newWamid(), phoneNumberId, to: result.to, waId: result.waId, type: result.type, body: result.body, acceptedAt: now(), delivery: 'accepted',
+    };
+    sent.push(message);
+    for (const listener of listeners) queueMicrotask(() => listener(message));
+    return c.json({
+      messaging_product: 'whatsapp',
+      contacts: [{ input: result.to, wa_id: result.waId }],
+      messages: [result.type === 'template' ? { id: message.wamid, message_status: 'accepted' } : { id: message.wamid }],
+    });
+  });
+
+  app.post('/:version{v\\d+\\.\\d+}/:phoneNumberId/media', async (c) => {
+    const phoneNumberId = c.req.param('phoneNumberId');
+    const early = wrongPhone(c, phoneNumberId) ?? (await injected(c, 'media'));
+    if (early) return early;
+    const bad = (code: number, details: string): Response => c.json(graphErrorBody(code, { details }), 400);
+    let form: FormData;
+    try {
+      form = await c.req.formData();
+    } catch {
+      return bad(100, 'The request must be multipart/form-data with the parameter file.');
+    }
+    const file = form.get('file');
+    if (form.get('messaging_product') !== 'whatsapp') return bad(100, "Param messaging_product must be 'whatsapp'.");
+    if (!(file instanceof File)) return bad(100, 'The parameter file is required.');
+    const typeField = form.get('type');
+    const mimeType = (typeof typeField === 'string' && typeField !== '' ? typeField : file.type).trim();
+    if (mimeType === '') return bad(100, 'The parameter type is required.');
+    const kind = mediaKindOf(mimeType);
+    if (kind === undefined) {
+      return bad(100, `Param file must be a file with one of the following types: ${SUPPORTED_MIME_TYPES.join(', ')}. Received file of type '${mimeType}'.`);
+    }
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    if (bytes.length === 0) return bad(131053, 'Media upload error: the file is empty.');
+    const limit = sizeLimitFor(kind, bytes);
+    if (bytes.length > limit) return bad(131053, `Media upload error: ${kind} file size ${bytes.length} bytes exceeds the limit of ${limit} bytes.`);
+    const id = storeMedia({ bytes, mimeType, filename: file.name || undefined }, 'upload', phoneNumberId);
+    return c.json({ id });
+  });
+
+  app.get('/:version{v\\d+\\.\\d+}/:wabaId/message_templates', async (c) => {
+    const wabaId = c.req.param('wabaId');
+    if (options.wabaId !== undefined && wabaId !== options.wabaId) return c.json(unknownObject('get', wabaId), 400);
+    const early = await injected(c, 'templates');
+    if (early) return early;
+    const { name, language, status } = c.req.query();
+    const data = templates.filter((t) => (name === undefined || t.name === name) && (language === undefined || t.language === language) && (status === undefined || t.status === status));
+    return c.json({ data, paging: { cursors: { before: 'MAZDZD', after: 'MjQZD' } } });
+  });
+
+  const findOwnedMedia = (c: Ctx): StoredMedia | undefined => {
+    const item = media.get(c.req.param('mediaId') ?? '');
+    const owner = c.req.query('phone_number_id');
+    return item && (owner === undefined || item.phoneNumberId === undefined || item.phoneNumberId === owner) ? item : undefined;
+  };
+
+  app.get('/:version{v\\d+\\.\\d+}/:mediaId', async (c) => {
+    const early = await injected(c, 'media-info');
+    if (early) return early;
+    const item = findOwnedMedia(c);
+    if (!item) return c.json(unknownObject('get', c.req.param('mediaId')), 404);
+    const version = c.req.param('version');
+    const prefix = c.req.path.slice(0, c.req.path.lastIndexOf(`/${version}/`));
+    const root = options.publicUrl?.replace(/\/+$/, '') ?? `${new URL(c.req.url).origin}${prefix}`;
+    const hash = randomBytes(24).toString('base64url');
+    const expiresAt = now() + MEDIA_URL_TTL_MS;
+    downloads.set(hash, { mediaId: item.id, expiresAt });
+    const url = `${root}/media-download/attachments?mid=${item.id}&ext=${Math.floor(expiresAt / 1000)}&hash=${hash}`;
+    return c.json({ messaging_product: 'whatsapp', url, mime_type: item.mimeType, sha256: item.sha256, file_size: item.size, id: item.id });
+  });
+
+  app.delete('/:version{v\\d+\\.\\d+}/:mediaId', async (c) => {
+    const early = await injected(c, 'media-info');
+    if (early) return early;
+    const item = findOwnedMedia(c);
+    if (!item) return c.json(unknownObject('delete', c.req.param('mediaId')), 404);
+    media.delete(item.id);
+    return c.json({ success: true });
+  });
+
+  app.get('/media-download/attachments', async (c) => {
+    const early = await injected(c, 'download');
+    if (early) return early;
+    if (faults.redirectTo !== undefined) return c.redirect(faults.redirectTo, 302);
+    const grant = downloads.get(c.req.query('hash') ?? '');
+    if (!grant || grant.mediaId !== c.req.query('mid')) return c.text('URL signature mismatch', 404);
+    if (now() > grant.expiresAt) return c.text('URL signature expired', 404);
+    const item = media.get(grant.mediaId);
+    if (!item) return c.text('Media not found', 404);
+    let bytes = item.bytes;
+    if (faults.corruptDownloads > 0) {
+      faults.corruptDownloads -= 1;
+      bytes = new Uint8Array(item.bytes);
+      const i = Math.floor(bytes.length / 2);
+      bytes[i] = (bytes[i] ?? 0) ^ 0xff;
+    }
+    const headers: Record<string, string> = { 'content-type': item.mimeType, 'content-length': String(bytes.length), 'x-fb-trace-id': fbtraceId() };
+    if (item.filename) headers['content-disposition'] = `attachment; filename="${item.filename.replace(/["\\\r\n]/g, '_')}"`;
+    const delay = faults.slowDownloadMs;
+    if (delay <= 0) return new Response(bytes, { headers });
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        try {
+          const half = Math.floor(bytes.length / 2);
+          controller.enqueue(bytes.slice(0, half));
+          await sleep(delay);
+          controller.enqueue(bytes.slice(half));
+          controller.close();
+        } catch {
+          // The client went away mid-body.
+        }
+      },
+    });
+    return new Response(body, { headers });
+  });
+
+  app.notFound((c) => c.json(unknownObject(c.req.method.toLowerCase(), c.req.path), 400));
+
+  return {
+    app: app as unknown as Hono,
+    media,
+    get requests() {
+      return requests;
+    },
+    get templates() {
+      return templates;
+    },
+    set templates(list: MessageTemplate[]) {
+      templates = list;
+    },
+    messagesSent: () => [...sent],
+    readMarks: () => [...reads],
+    findMessage: (wamid) => sent.find((m) => m.wamid === wamid),
+    setDeliveryState: (wamid, state) => {
+      const m = sent.find((x) => x.wamid === wamid);
+      if (m) m.delivery = state;
+    },
+    addMedia: (input) => storeMedia(input, 'inbound', options.phoneNumberId),
+    onMessage: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    failNext: (spec) => faults.failNext(spec),
+    hangNext: (spec) => faults.hangNext(spec),
+    slowDownload: (ms) => {
+      faults.slowDownloadMs = ms;
+    },
+    corruptNextDownload: (times = 1) => {
+      faults.corruptDownloads += times;
+    },
+    redirectDownloadTo: (url) => {
+      faults.redirectTo = url;
+    },
+    releaseHung: () => faults.releaseHung(),
+    reset: () => {
+      sent = [];
+      reads = [];
+      requests = [];
+      media.clear();
+      downloads.clear();
+      faults.reset();
+    },
+  };
+}
