@@ -21,6 +21,10 @@ export function createMetrics(registry = new Registry()) {
     queueDepth: new Gauge({ name: 'relais_queue_depth', help: 'Jobs waiting, by queue (sampled)', labelNames: ['queue'] as const, registers: [registry] }),
     mediaBytes: new Counter({ name: 'relais_media_bytes_total', help: 'Media bytes downloaded from WhatsApp and stored encrypted', registers: [registry] }),
     decryptFailures: new Counter({ name: 'relais_decrypt_failures_total', help: 'Ciphertexts that failed authentication (tampering, wrong key)', labelNames: ['table'] as const, registers: [registry] }),
+    outboundSent: new Counter({ name: 'relais_outbound_sent_total', help: 'Agent messages accepted by the WhatsApp Cloud API, by kind', labelNames: ['kind'] as const, registers: [registry] }),
+    outboundFailures: new Counter({ name: 'relais_outbound_failures_total', help: 'Agent messages not sent, by error code (agents were notified)', labelNames: ['code'] as const, registers: [registry] }),
+    whatsappTokenValid: new Gauge({ name: 'relais_whatsapp_token_valid', help: '0 after the Graph API refused the access token (code 190), 1 otherwise', registers: [registry] }),
+    agentEvents: new Counter({ name: 'relais_agent_events_total', help: 'Agent posts and reactions seen, by outcome (queued, note, command, duplicate, ignored…)', labelNames: ['outcome'] as const, registers: [registry] }),
     pluginFailures: new Counter({ name: 'relais_plugin_failures_total', help: 'Plugin hook failures and timeouts', labelNames: ['plugin', 'hook'] as const, registers: [registry] }),
   };
   return m;

@@ -46,6 +46,21 @@ const STRINGS = {
     fr: 'Conversation WhatsApp relayée par Relais. Vos messages ici sont envoyés au client ; commencez par {notePrefix} pour une note interne.',
   },
   channelHeader: { en: 'WhatsApp {number} · {line}', fr: 'WhatsApp {number} · {line}' },
+  windowOpenUntil: { en: 'reply window open until {time}', fr: 'fenêtre de réponse ouverte jusqu\'à {time}' },
+  windowClosed: { en: 'reply window closed: templates only', fr: 'fenêtre de réponse fermée : modèles uniquement' },
+  windowClosedNotice: {
+    en: 'Not sent: the customer last wrote more than 24 hours ago, so WhatsApp only accepts an approved template. Send one with `/wa template <name> [language] [parameters…]`. Templates available: {templates}.',
+    fr: 'Non envoyé : le client a écrit pour la dernière fois il y a plus de 24 heures, WhatsApp n\'accepte donc qu\'un modèle approuvé. Envoyez-en un avec `/wa template <nom> [langue] [paramètres…]`. Modèles disponibles : {templates}.',
+  },
+  noTemplates: { en: 'none synced yet (see `/wa templates`)', fr: 'aucun synchronisé pour l\'instant (voir `/wa templates`)' },
+  sendFailed: { en: 'Not delivered to WhatsApp.', fr: 'Non remis à WhatsApp.' },
+  sendFailedGeneric: { en: 'WhatsApp refused this message.', fr: 'WhatsApp a refusé ce message.' },
+  sendOutcomeUnknown: {
+    en: 'Relais stopped while sending this message and cannot tell whether WhatsApp received it. If the customer did not get it, post it again.',
+    fr: 'Relais s\'est arrêté pendant l\'envoi de ce message et ne peut pas savoir si WhatsApp l\'a reçu. Si le client ne l\'a pas reçu, publiez-le à nouveau.',
+  },
+  noRecipient: { en: 'Not sent: Relais has no WhatsApp identity for this customer.', fr: 'Non envoyé : Relais ne connaît pas l\'identité WhatsApp de ce client.' },
+  outboundTooLarge: { en: 'Not sent: {name} is larger than WhatsApp accepts ({limit}).', fr: 'Non envoyé : {name} dépasse la taille acceptée par WhatsApp ({limit}).' },
 } as const satisfies Record<string, Record<Language, string>>;
 
 export type StringKey = keyof typeof STRINGS;

@@ -1,0 +1,214 @@
+import { and, desc, eq, lt } from 'drizzle-orm';
+import type { CustomerKeyStore } from '../archive/customer-keys.js';
+import { blindIndex } from '../archive/blind-index.js';
+import { openFieldText, openJson, sealField } from '../archive/envelope.js';
+import type { KeyRing } from '../archive/keyring.js';
+import type { ChatChannelRef, ChatPlatform, ChatPostRef } from '../chat/platform.js';
+import type { Db } from '../db/client.js';
+import { customers, messages, outbox, statusEvents } from '../db/schema/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { describeGraphError } from '../whatsapp/error-codes.js';
+import { planOutboundMedia } from '../whatsapp/outbound-media.js';
+import { markdownToWhatsApp, splitForWhatsApp } from '../whatsapp/to-whatsapp.js';
+import { RelaisError, errorCode, isRetryable } from './errors.js';
+import { t, type Language } from './i18n.js';
+import type { OutboundContent } from './outbound-content.js';
+import type { KeyedBuckets } from './rate-limit.js';
+import { serviceWindow } from './service-window.js';
+
+/** The WhatsApp side as the send worker needs it (the Cloud API client). */
+export interface WhatsAppSender {
+  sendMessage(phoneNumberId: string, body: object): Promise<{ wamid: string }>;
+  uploadMedia(phoneNumberId: string, media: { bytes: Uint8Array; mimeType: string; filename: string }): Promise<{ mediaId: string }>;
+  markRead(phoneNumberId: string, wamid: string): Promise<void>;
+}
+
+export interface SendDeps {
+  db: Db;
+  ring: KeyRing;
+  keys: CustomerKeyStore;
+  platform: ChatPlatform;
+  whatsapp: (phoneNumberId: string) => WhatsAppSender;
+  metrics: Metrics;
+  logger: Logger;
+  lang: Language;
+  perNumber: KeyedBuckets;
+  perRecipient: KeyedBuckets;
+  markReadOnReply: boolean;
+  /** Templates that fit when the window is closed, for the notice (names and languages). */
+  listTemplates(): Promise<{ name: string; language: string }[]>;
+  /** Called after a send so the delivery indicator shows on the agent's post. */
+  showIndicator(outboxId: string): Promise<void>;
+  /** Called when the Graph API says the access token is invalid (flips /readyz). */
+  onTokenInvalid(): void;
+  /** How often one job retries a rate-limited send in place before handing back to the queue. */
+  inPlaceRetries?: number;
+  /** Test seam: sleeps (virtual in tests). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+type OutboxRow = typeof outbox.$inferSelect;
+
+/**
+ * Sends one outbox row to WhatsApp. Called by the `send` queue worker (FIFO per customer).
+ * Idempotent: a sent or failed row is skipped; a row found in `sending` (the process died during
+ * the Graph API call, so the outcome is unknown and WhatsApp has no idempotency key) is NOT sent
+ * again: the agent gets a notice to check and resend, so a customer never receives a message twice.
+ * Throws a retryable RelaisError for the queue to retry; permanent errors end in a notice.
+ */
+export function createSendWorker(deps: SendDeps) {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const readMarked = new Map<string, string>();
+
+  async function notice(row: OutboxRow, text: string) {
+    try {
+      await deps.platform.postNotice(row.chatChannelId as ChatChannelRef, text, (row.chatPostId ?? undefined) as ChatPostRef | undefined);
+    } catch (err) {
+      deps.logger.warn({ code: errorCode(err), outboxId: row.id }, 'could not post a notice to the agents');
+    }
+  }
+
+  async function fail(row: OutboxRow, code: string, text: string) {
+    await deps.db.update(outbox).set({ state: 'failed', errorCode: code, status: 'failed', statusRank: 9 }).where(eq(outbox.id, row.id));
+    deps.metrics.outboundFailures.inc({ code });
+    await notice(row, text);
+    await deps.showIndicator(row.id).catch(() => undefined);
+  }
+
+  async function replyContext(customerId: string, rootPost: ChatPostRef | undefined, dek: (v: number) => Promise<Uint8Array>): Promise<string | undefined> {
+    if (!rootPost) return undefined;
+    const [m] = await deps.db.select({ id: messages.id, wamidEnc: messages.wamidEnc, keyVersion: messages.keyVersion }).from(messages)
+      .where(and(eq(messages.chatPostId, rootPost), eq(messages.customerId, customerId), eq(messages.direction, 'inbound'))).limit(1);
+    if (m?.wamidEnc) return openFieldText(await dek(m.keyVersion), { table: 'messages', column: 'wamid_enc', rowId: m.id, keyVersion: m.keyVersion }, m.wamidEnc);
+    const [o] = await deps.db.select({ id: outbox.id, wamidEnc: outbox.wamidEnc, keyVersion: outbox.keyVersion }).from(outbox)
+      .where(and(eq(outbox.chatPostId, rootPost), eq(outbox.customerId, customerId))).limit(1);
+    if (o?.wamidEnc) return openFieldText(await dek(o.keyVersion), { table: 'outbox', column: 'wamid_enc', rowId: o.id, keyVersion: o.keyVersion }, o.wamidEnc);
+    return undefined;
+  }
+
+  /** One Graph call, paced and retried in place on rate limits (bounded), else thrown. */
+  async function call<T>(phoneNumberId: string, recipient: string, fn: () => Promise<T>): Promise<T> {
+    const attempts = deps.inPlaceRetries ?? 3;
+    for (let i = 0; ; i++) {
+      await deps.perNumber.get(phoneNumberId).take();
+      await deps.perRecipient.get(`${phoneNumberId}:${recipient}`).take();
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof RelaisError) || !err.retryable || i >= attempts) throw err;
+        const wait = Math.min(err.retryAfterMs ?? 1000 * 2 ** i, 30_000);
+        if (err.code === 'whatsapp_131056') deps.perRecipient.get(`${phoneNumberId}:${recipient}`).pause(Math.max(wait, 6000));
+        else if (err.code === 'whatsapp_130429' || err.code === 'whatsapp_http_429') deps.perNumber.get(phoneNumberId).pause(wait);
+        deps.metrics.retries.inc({ queue: 'send' });
+        deps.logger.info({ code: err.code, waitMs: wait }, 'WhatsApp asked to slow down; retrying');
+        await sleep(wait);
+      }
+    }
+  }
+
+  return async function send(job: { outboxId: string }): Promise<'sent' | 'skipped' | 'failed'> {
+    const [row] = await deps.db.select().from(outbox).where(eq(outbox.id, job.outboxId)).limit(1);
+    if (!row || row.state === 'sent' || row.state === 'failed') return 'skipped';
+    if (row.state === 'sending') {
+      await fail(row, 'outcome_unknown', `:warning: ${t(deps.lang, 'sendOutcomeUnknown')}`);
+      return 'failed';
+    }
+    const [customer] = await deps.db.select().from(customers).where(eq(customers.id, row.customerId)).limit(1);
+    if (!customer) return 'skipped';
+    const dekFor = (v: number) => deps.keys.get(deps.db, customer.id, v);
+    const content = openJson<OutboundContent>(await dekFor(row.keyVersion), { table: 'outbox', column: 'content_enc', rowId: row.id, keyVersion: row.keyVersion }, row.contentEnc);
+    const cctx = { table: 'customers', rowId: customer.id, keyVersion: customer.keyVersion };
+    const cdek = await dekFor(customer.keyVersion);
+    const to = customer.waIdEnc ? openFieldText(cdek, { ...cctx, column: 'wa_id_enc' }, customer.waIdEnc)
+      : customer.bsuidEnc ? openFieldText(cdek, { ...cctx, column: 'bsuid_enc' }, customer.bsuidEnc) : undefined;
+    if (!to) { await fail(row, 'no_recipient', `:warning: ${t(deps.lang, 'noRecipient')}`); return 'failed'; }
+
+    if (content.kind !== 'template') {
+      const w = serviceWindow(customer.lastInboundAt);
+      if (!w.open) {
+        const list = (await deps.listTemplates().catch(() => [])).slice(0, 10).map((x) => `\`${x.name}\` (${x.language})`).join(', ');
+        await fail(row, 'window_closed', `:hourglass: ${t(deps.lang, 'windowClosedNotice', { templates: list || t(deps.lang, 'noTemplates') })}`);
+        return 'failed';
+      }
+    }
+
+    await deps.db.update(outbox).set({ state: 'sending', attempts: row.attempts + 1 }).where(eq(outbox.id, row.id));
+    const wa = deps.whatsapp(customer.phoneNumberId);
+    const base = { recipient_type: 'individual', to };
+    try {
+      const bodies: object[] = [];
+      const context = 'rootPost' in content ? await replyContext(customer.id, content.rootPost, dekFor) : undefined;
+      const withContext = (b: object, first: boolean) => (context && first ? { ...b, context: { message_id: context } } : b);
+      if (content.kind === 'text') {
+        splitForWhatsApp(markdownToWhatsApp(content.text)).forEach((part, i) => bodies.push(withContext({ ...base, type: 'text', text: { body: part, preview_url: /https?:\/\//.test(part) } }, i === 0)));
+      } else if (content.kind === 'media') {
+        const caption = markdownToWhatsApp(content.text);
+        const single = content.files.length === 1 && caption.length <= 1024;
+        if (!single && caption) splitForWhatsApp(caption).forEach((part, i) => bodies.push(withContext({ ...base, type: 'text', text: { body: part } }, i === 0)));
+        for (const [i, f] of content.files.entries()) {
+          const plan = planOutboundMedia(f.mimeType, f.size);
+          if (!plan.ok) {
+            await fail(row, 'media_too_large', `:warning: ${t(deps.lang, 'outboundTooLarge', { name: f.name, limit: '100 MB' })}`);
+            return 'failed';
+          }
+          const file = await deps.platform.downloadFile(f);
+          const { mediaId } = await call(customer.phoneNumberId, to, () => wa.uploadMedia(customer.phoneNumberId, { bytes: file.data, mimeType: plan.mimeType, filename: f.name }));
+          const media: Record<string, unknown> = { id: mediaId };
+          if (plan.kind === 'document') media.filename = f.name;
+          if (single && caption && plan.kind !== 'audio') media.caption = caption;
+          bodies.push(withContext({ ...base, type: plan.kind, [plan.kind]: media }, i === 0 && (single || !caption)));
+        }
+      } else if (content.kind === 'reaction') {
+        const [target] = await deps.db.select().from(messages).where(eq(messages.id, content.targetMessageId)).limit(1);
+        if (!target?.wamidEnc) { await deps.db.update(outbox).set({ state: 'failed', errorCode: 'target_gone' }).where(eq(outbox.id, row.id)); return 'failed'; }
+        const wamid = openFieldText(await dekFor(target.keyVersion), { table: 'messages', column: 'wamid_enc', rowId: target.id, keyVersion: target.keyVersion }, target.wamidEnc);
+        bodies.push({ ...base, type: 'reaction', reaction: { message_id: wamid, emoji: content.emoji } });
+      } else {
+        bodies.push(withContext({ ...base, type: 'template', template: { name: content.name, language: { code: content.language }, components: content.components } }, true));
+      }
+
+      let wamid = '';
+      for (const body of bodies) wamid = (await call(customer.phoneNumberId, to, () => wa.sendMessage(customer.phoneNumberId, body))).wamid;
+      const wamidBidx = blindIndex(deps.ring, 'wamid', wamid);
+      // Statuses that raced ahead of this answer are waiting in status_events.
+      const [early] = await deps.db.select().from(statusEvents).where(eq(statusEvents.wamidBidx, wamidBidx)).orderBy(desc(statusEvents.rank)).limit(1);
+      await deps.db.update(outbox).set({
+        state: 'sent', sentAt: new Date(), errorCode: null, wamidBidx,
+        wamidEnc: sealField(await dekFor(row.keyVersion), { table: 'outbox', column: 'wamid_enc', rowId: row.id, keyVersion: row.keyVersion }, wamid),
+        status: early?.status ?? 'accepted', statusRank: early?.rank ?? 1, statusAt: early?.waTimestamp ?? new Date(), statusErrorCode: early?.errorCode ?? null,
+      }).where(eq(outbox.id, row.id));
+      deps.metrics.outboundSent.inc({ kind: content.kind });
+      await deps.showIndicator(row.id).catch((err) => deps.logger.warn({ code: errorCode(err) }, 'delivery indicator not updated'));
+      if (deps.markReadOnReply && content.kind !== 'reaction') await markCustomerRead(customer.id, customer.phoneNumberId, wa, dekFor);
+      return 'sent';
+    } catch (err) {
+      if (isRetryable(err)) {
+        await deps.db.update(outbox).set({ state: 'queued', errorCode: errorCode(err) }).where(eq(outbox.id, row.id));
+        throw err;
+      }
+      const code = errorCode(err);
+      if (code === 'whatsapp_token_invalid') deps.onTokenInvalid();
+      const graphCode = Number(/^whatsapp_(\d+)$/.exec(code)?.[1]);
+      const hint = describeGraphError(Number.isFinite(graphCode) ? graphCode : code === 'whatsapp_token_invalid' ? 190 : undefined)?.agentHint[deps.lang]
+        ?? (err instanceof RelaisError && err.agentMessage) ?? t(deps.lang, 'sendFailedGeneric');
+      await fail(row, code, `:x: ${t(deps.lang, 'sendFailed')} ${hint} (${code})`);
+      return 'failed';
+    }
+  };
+
+  /** Marks the customer's latest message read (WhatsApp marks every earlier one too). Best effort. */
+  async function markCustomerRead(customerId: string, phoneNumberId: string, wa: WhatsAppSender, dekFor: (v: number) => Promise<Uint8Array>) {
+    try {
+      const [m] = await deps.db.select({ id: messages.id, wamidEnc: messages.wamidEnc, keyVersion: messages.keyVersion }).from(messages)
+        .where(and(eq(messages.customerId, customerId), eq(messages.direction, 'inbound'), lt(messages.receivedAt, new Date(Date.now() + 1000))))
+        .orderBy(desc(messages.receivedAt)).limit(1);
+      if (!m?.wamidEnc || readMarked.get(customerId) === m.id) return;
+      const wamid = openFieldText(await dekFor(m.keyVersion), { table: 'messages', column: 'wamid_enc', rowId: m.id, keyVersion: m.keyVersion }, m.wamidEnc);
+      await wa.markRead(phoneNumberId, wamid);
+      readMarked.set(customerId, m.id);
+    } catch (err) {
+      deps.logger.info({ code: errorCode(err) }, 'could not mark the customer\'s messages as read');
+    }
+  }
+}
