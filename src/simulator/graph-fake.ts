@@ -107,6 +107,8 @@ export interface GraphFake {
   corruptNextDownload(times?: number): void;
   /** Downloads answer `302 Location: url` until called with undefined or reset. */
   redirectDownloadTo(url: string | undefined): void;
+  /** How many requests are hanging now (hangNext). */
+  hanging(): number;
   /** Lets hanging requests finish with 503 (call before closing a server). */
   releaseHung(): void;
   /** Forgets messages, media, reads, requests and faults; keeps options and templates. */
@@ -128,7 +130,17 @@ function newNumericId(taken: (id: string) => boolean): string {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `signal` aborts (the client went away). */
+const pause = (ms: number, signal: AbortSignal): Promise<void> => new Promise((resolve) => {
+  const done = (): void => {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', done);
+    resolve();
+  };
+  const timer = setTimeout(done, ms);
+  if (signal.aborted) done();
+  else signal.addEventListener('abort', done);
+});
 const unknownObject = (method: string, id: string): ReturnType<typeof graphErrorBody> =>
   graphErrorBody(100, {
     message: `Unsupported ${method} request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
@@ -311,12 +323,14 @@ export function createGraphFake(options: GraphFakeOptions): GraphFake {
     if (item.filename) headers['content-disposition'] = `attachment; filename="${item.filename.replace(/["\\\r\n]/g, '_')}"`;
     const delay = faults.slowDownloadMs;
     if (delay <= 0) return new Response(bytes, { headers });
+    const signal = c.req.raw.signal;
     const body = new ReadableStream<Uint8Array>({
       async start(controller) {
         try {
           const half = Math.floor(bytes.length / 2);
           controller.enqueue(bytes.slice(0, half));
-          await sleep(delay);
+          await pause(delay, signal);
+          if (signal.aborted) return;
           controller.enqueue(bytes.slice(half));
           controller.close();
         } catch {
@@ -364,6 +378,7 @@ export function createGraphFake(options: GraphFakeOptions): GraphFake {
     redirectDownloadTo: (url) => {
       faults.redirectTo = url;
     },
+    hanging: () => faults.hangingCount,
     releaseHung: () => faults.releaseHung(),
     reset: () => {
       sent = [];

@@ -106,6 +106,11 @@ export class GraphFaults {
     });
   }
 
+  /** How many requests are hanging right now. */
+  get hangingCount(): number {
+    return this.hung.size;
+  }
+
   /** Lets every hanging request finish (they answer 503). Call before closing a server. */
   releaseHung(): void {
     for (const done of [...this.hung]) done();
