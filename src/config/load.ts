@@ -19,7 +19,12 @@ export interface RelaisConfig {
     verifyToken?: string;
     accessToken?: string;
     apiUrl: string;
+    businessAccountId?: string;
     numbers: BusinessNumber[];
+    ratePerSecond: number;
+    pairBurst: number;
+    pairIntervalSeconds: number;
+    markRead: boolean;
   };
   chat: {
     platform: 'mattermost';
@@ -28,6 +33,8 @@ export interface RelaisConfig {
   /** The built-in WhatsApp simulator stands in for Meta. */
   simulator: boolean;
   relayConcurrency: number;
+  sendConcurrency: number;
+  notePrefix: string;
   mediaMaxBytes: number;
   plugins: Record<string, unknown>;
 }
@@ -154,11 +161,18 @@ export async function loadConfig(
       verifyToken: e.WHATSAPP_VERIFY_TOKEN,
       accessToken: e.WHATSAPP_ACCESS_TOKEN,
       apiUrl: e.WHATSAPP_API_URL.replace(/\/+$/, ''),
+      businessAccountId: e.WHATSAPP_BUSINESS_ACCOUNT_ID,
       numbers,
+      ratePerSecond: e.WHATSAPP_RATE_PER_SECOND,
+      pairBurst: e.WHATSAPP_PAIR_BURST,
+      pairIntervalSeconds: e.WHATSAPP_PAIR_INTERVAL_SECONDS,
+      markRead: e.RELAIS_MARK_READ,
     },
     chat: { platform: e.CHAT_PLATFORM, mattermost },
     simulator,
     relayConcurrency: e.RELAY_CONCURRENCY,
+    sendConcurrency: e.SEND_CONCURRENCY,
+    notePrefix: e.RELAIS_NOTE_PREFIX,
     mediaMaxBytes: e.MEDIA_MAX_BYTES,
     plugins: file.plugins ?? {},
   };

@@ -60,6 +60,21 @@ const STRINGS = {
     fr: 'Relais s\'est arrêté pendant l\'envoi de ce message et ne peut pas savoir si WhatsApp l\'a reçu. Si le client ne l\'a pas reçu, publiez-le à nouveau.',
   },
   noRecipient: { en: 'Not sent: Relais has no WhatsApp identity for this customer.', fr: 'Non envoyé : Relais ne connaît pas l\'identité WhatsApp de ce client.' },
+  cmdHelp: {
+    en: '**WhatsApp commands** (type them as `/wa …`, or as a post starting with `!wa …`; never sent to the customer)\n- `/wa status`: reply window and last delivery state\n- `/wa templates`: approved templates\n- `/wa template <name> [language] [parameters…]`: send a template (quote parameters with spaces; `header=https://…`, `button1=…` for header media and button parameters)\n- `/wa help`: this list\nA post starting with `{notePrefix}` stays a note for colleagues.',
+    fr: '**Commandes WhatsApp** (tapez `/wa …`, ou un message commençant par `!wa …` ; jamais envoyées au client)\n- `/wa status` : fenêtre de réponse et dernier état de remise\n- `/wa templates` : modèles approuvés\n- `/wa template <nom> [langue] [paramètres…]` : envoyer un modèle (paramètres avec espaces entre guillemets ; `header=https://…`, `button1=…` pour le média d\'en-tête et les boutons)\n- `/wa help` : cette liste\nUn message commençant par `{notePrefix}` reste une note interne.',
+  },
+  cmdUnknown: { en: 'Unknown command `{cmd}`. Type `/wa help`.', fr: 'Commande inconnue `{cmd}`. Tapez `/wa help`.' },
+  cmdNotCustomerChannel: { en: 'This command works in a WhatsApp customer channel.', fr: 'Cette commande fonctionne dans un canal client WhatsApp.' },
+  cmdStatusWindow: { en: 'Reply window: {state}.', fr: 'Fenêtre de réponse : {state}.' },
+  cmdStatusLast: { en: 'Last message sent: {state}.', fr: 'Dernier message envoyé : {state}.' },
+  cmdStatusNone: { en: 'No message sent yet.', fr: 'Aucun message envoyé pour l\'instant.' },
+  cmdTemplatesNone: { en: 'No approved template is known. Set WHATSAPP_BUSINESS_ACCOUNT_ID so Relais can sync them from WhatsApp.', fr: 'Aucun modèle approuvé connu. Renseignez WHATSAPP_BUSINESS_ACCOUNT_ID pour que Relais les synchronise depuis WhatsApp.' },
+  cmdTemplatesTitle: { en: '**Approved templates**', fr: '**Modèles approuvés**' },
+  cmdTemplateUsage: { en: 'Usage: `/wa template <name> [language] [parameters…]`.', fr: 'Usage : `/wa template <nom> [langue] [paramètres…]`.' },
+  cmdTemplateUnknown: { en: 'No approved template `{name}`{lang}. Type `/wa templates`.', fr: 'Aucun modèle approuvé `{name}`{lang}. Tapez `/wa templates`.' },
+  cmdTemplateInvalid: { en: 'Template `{name}` not sent:', fr: 'Modèle `{name}` non envoyé :' },
+  cmdTemplateQueued: { en: 'Template `{name}` ({lang}) queued for the customer: {summary}', fr: 'Modèle `{name}` ({lang}) en cours d\'envoi au client : {summary}' },
   outboundTooLarge: { en: 'Not sent: {name} is larger than WhatsApp accepts ({limit}).', fr: 'Non envoyé : {name} dépasse la taille acceptée par WhatsApp ({limit}).' },
 } as const satisfies Record<string, Record<Language, string>>;
 

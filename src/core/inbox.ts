@@ -5,7 +5,7 @@ import type { CustomerKeyStore } from '../archive/customer-keys.js';
 import { sealField, sealJson } from '../archive/envelope.js';
 import type { KeyRing } from '../archive/keyring.js';
 import type { Db } from '../db/client.js';
-import { customers, messages, statusEvents } from '../db/schema/index.js';
+import { customers, messages, outbox, statusEvents } from '../db/schema/index.js';
 import type { InboundMessage, InboundStatus, ParsedWebhook } from './messages.js';
 import { STATUS_RANK } from './messages.js';
 
@@ -16,6 +16,8 @@ export interface InboxDeps {
   enqueueRelay(tx: Db, job: { messageId: string; customerId: string }): Promise<void>;
   /** Business numbers Relais serves. */
   isKnownNumber(phoneNumberId: string): boolean;
+  /** Enqueues a delivery-indicator refresh for an agent message whose status changed (in the transaction). */
+  enqueueIndicator?(tx: Db, job: { outboxId: string; customerId: string }): Promise<void>;
 }
 
 export interface InboxResult {
@@ -75,7 +77,9 @@ export async function persistWebhook(tx: Db, deps: InboxDeps, parsed: ParsedWebh
   }
   for (const s of parsed.statuses) {
     if (!deps.isKnownNumber(s.phoneNumberId)) { result.unroutable++; continue; }
-    result.statuses.push(await recordStatus(tx, deps.ring, s));
+    const r = await recordStatus(tx, deps.ring, s);
+    result.statuses.push({ status: r.status, applied: r.applied });
+    if (r.outbox && deps.enqueueIndicator) await deps.enqueueIndicator(tx, r.outbox);
   }
   return result;
 }
@@ -115,7 +119,7 @@ async function upsertCustomer(tx: Db, deps: InboxDeps, m: InboundMessage, custom
  * (sent < delivered < read; failed has the top rank, so it is terminal). Statuses for messages Relais does not know
  * yet stay in `status_events` and are applied when the message is recorded.
  */
-export async function recordStatus(tx: Db, ring: KeyRing, s: InboundStatus): Promise<{ status: string; applied: boolean }> {
+export async function recordStatus(tx: Db, ring: KeyRing, s: InboundStatus): Promise<{ status: string; applied: boolean; outbox?: { outboxId: string; customerId: string } }> {
   const wamidBidx = blindIndex(ring, 'wamid', s.wamid);
   const rank = STATUS_RANK[s.status] ?? 1;
   const errorCode = s.errors[0]?.code ?? null;
@@ -126,5 +130,9 @@ export async function recordStatus(tx: Db, ring: KeyRing, s: InboundStatus): Pro
     .set({ status: s.status, statusRank: rank, statusAt: at, statusErrorCode: errorCode })
     .where(and(eq(messages.wamidBidx, wamidBidx), lt(messages.statusRank, rank)))
     .returning({ id: messages.id });
-  return { status: s.status, applied: updated.length > 0 };
+  const updatedOutbox = await tx.update(outbox)
+    .set({ status: s.status, statusRank: rank, statusAt: at, statusErrorCode: errorCode })
+    .where(and(eq(outbox.wamidBidx, wamidBidx), lt(outbox.statusRank, rank)))
+    .returning({ outboxId: outbox.id, customerId: outbox.customerId });
+  return { status: s.status, applied: updated.length + updatedOutbox.length > 0, outbox: updatedOutbox[0] };
 }
