@@ -52,8 +52,8 @@ const CHANNEL_RECHECK_MS = 5 * 60_000;
 export function createRelayWorker(deps: RelayDeps) {
   const channelCheckedAt = new Map<string, number>();
 
-  async function ensureChannel(customer: typeof customers.$inferSelect, name: string, waId?: string): Promise<ChatChannelRef> {
-    const fresh = customer.chatChannelId && Date.now() - (channelCheckedAt.get(customer.id) ?? 0) < CHANNEL_RECHECK_MS;
+  async function ensureChannel(customer: typeof customers.$inferSelect, name: string, waId?: string, force = false): Promise<ChatChannelRef> {
+    const fresh = !force && customer.chatChannelId && Date.now() - (channelCheckedAt.get(customer.id) ?? 0) < CHANNEL_RECHECK_MS;
     if (fresh) return customer.chatChannelId as ChatChannelRef;
     const route = deps.route(customer.phoneNumberId);
     if (!route?.team) {
@@ -122,7 +122,7 @@ export function createRelayWorker(deps: RelayDeps) {
     const waId = customer.waIdEnc ? openFieldText(custDek, { ...cctx, column: 'wa_id_enc' }, customer.waIdEnc) : undefined;
     const storedName = customer.profileNameEnc ? openFieldText(custDek, { ...cctx, column: 'profile_name_enc' }, customer.profileNameEnc) : undefined;
     const name = stored.customerName ?? storedName ?? t(deps.lang, 'unknownCustomer');
-    const channel = await ensureChannel(customer, name, waId);
+    let channel = await ensureChannel(customer, name, waId);
 
     const target = await resolveRef(msg.refBidx);
     // A reaction on a message that has a post becomes a real reaction when the platform knows the emoji.
@@ -164,7 +164,16 @@ export function createRelayWorker(deps: RelayDeps) {
     });
 
     await deps.db.update(messages).set({ relayState: 'sending', relayAttemptAt: new Date() }).where(eq(messages.id, msg.id));
-    const post = await deps.platform.postMessage(channel, { relaisId: msg.id, text, rootPost, files });
+    let post: ChatPostRef;
+    try {
+      post = await deps.platform.postMessage(channel, { relaisId: msg.id, text, rootPost, files });
+    } catch (err) {
+      if (isRetryable(err)) throw err;
+      // Refused for good: the channel may have been archived or deleted since it was verified.
+      // Verify (and restore) it, then try once more; a second refusal is final.
+      channel = await ensureChannel(customer, name, waId, true);
+      post = await deps.platform.postMessage(channel, { relaisId: msg.id, text, rootPost, files });
+    }
     if (deps.afterPostBeforeCommit) await deps.afterPostBeforeCommit(msg.id);
     await markPosted(msg.id, post);
     deps.metrics.messagesRelayed.inc({ type: msg.type, platform: deps.platform.kind });

@@ -1,0 +1,37 @@
+import mm from '@mattermost/client';
+import WebSocket from 'ws';
+import { startMattermostFake } from './index.js';
+import { installWebSocketGlobals } from './ws-globals.js';
+installWebSocketGlobals();
+const fake = await startMattermostFake();
+console.log(fake.specStatus);
+const { user: bot, token } = fake.addUser({ username: 'relais', isBot: true });
+fake.addUser({ username: 'alice' });
+fake.addTeam('acme', { open: true });
+fake.addToTeam('acme', 'alice');
+const c = new mm.Client4(); c.setUrl(fake.url); c.setToken(token);
+console.log((await c.getMe()).username, await c.ping());
+const team = await c.getTeamByName('acme');
+await c.addToTeam(team.id, bot.id);
+const ch = await c.createChannel({ team_id: team.id, name: 'wa-abc', display_name: 'Abc', type: 'P' } as never);
+try { await c.createChannel({ team_id: team.id, name: 'wa-abc', display_name: 'Abc', type: 'P' } as never); } catch (e) { console.log('dup', (e as {server_error_id: string}).server_error_id, (e as {status_code: number}).status_code); }
+const alice = await c.getUserByUsername('alice');
+await c.addToChannel(alice.id, ch.id);
+const ws = new mm.WebSocketClient({ newWebSocketFn: (url: string) => new WebSocket(url) as never, minWebSocketRetryTime: 50, reconnectJitterRange: 10 });
+const events: string[] = [];
+ws.addMessageListener((m) => events.push(m.event));
+ws.initialize(fake.url.replace('http', 'ws') + '/api/v4/websocket', token);
+await new Promise((r) => setTimeout(r, 200));
+fake.agentPost('alice', ch.id, 'hello');
+const fd = new FormData(); fd.append('channel_id', ch.id); fd.append('files', new Blob([new Uint8Array([1,2,3])], {type: 'image/png'}), 'a.png');
+const up = await c.uploadFile(fd);
+const p = await c.createPost({ channel_id: ch.id, message: 'hi', file_ids: [up.file_infos[0]!.id], props: { relais_id: 'x' } } as never);
+console.log(p.file_ids, p.props);
+await c.addReaction(bot.id, p.id, '+1');
+try { await c.addReaction(bot.id, p.id, 'thumbs_up'); } catch (e) { console.log('react', (e as {status_code: number}).status_code); }
+console.log((await c.getPostsSince(ch.id, 0)).order.length, (await c.getPostThread(p.id)).order.length);
+await new Promise((r) => setTimeout(r, 100));
+console.log(events);
+ws.close();
+console.log(fake.specViolations, fake.specUnchecked);
+await fake.close();
