@@ -121,12 +121,12 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
 
   const clients = new Map<string, ReturnType<typeof createCloudApiClient>>();
   const mediaSource: MediaSource = opts.mediaSource ?? {
-    async download(phoneNumberId, mediaId, maxBytes) {
+    async download(phoneNumberId, mediaId, maxBytes, expectedSha256) {
       const token = routeForNumber(effective, phoneNumberId)?.accessToken ?? wa.accessToken;
       if (!token) throw new Error('WHATSAPP_ACCESS_TOKEN is not set: media cannot be downloaded');
       let client = clients.get(token);
       if (!client) { client = createCloudApiClient({ apiUrl: wa.apiUrl, accessToken: token }); clients.set(token, client); }
-      const r = await client.downloadMedia(mediaId, { maxBytes, phoneNumberId });
+      const r = await client.downloadMedia(mediaId, { maxBytes, phoneNumberId, expectedSha256 });
       return { mimeType: r.mimeType, size: r.size, stream: r.stream };
     },
   };

@@ -15,7 +15,7 @@ import { renderInbound } from './render-inbound.js';
 
 /** Where inbound media comes from (the Cloud API client, or the simulator). */
 export interface MediaSource {
-  download(phoneNumberId: string, mediaId: string, maxBytes: number): Promise<{ mimeType: string; size?: number; stream: ReadableStream<Uint8Array> }>;
+  download(phoneNumberId: string, mediaId: string, maxBytes: number, expectedSha256?: string): Promise<{ mimeType: string; size?: number; stream: ReadableStream<Uint8Array> }>;
 }
 
 export interface RelayDeps {
@@ -91,7 +91,7 @@ export function createRelayWorker(deps: RelayDeps) {
     if (existing?.state === 'too_large') return { files: [], problem: { reason: 'too_large' as const, size: existing.size ?? undefined } };
     try {
       const cap = deps.mediaCap(ref);
-      const dl = await deps.media.download(customer.phoneNumberId, ref.mediaId, cap);
+      const dl = await deps.media.download(customer.phoneNumberId, ref.mediaId, cap, ref.sha256);
       const mimeType = dl.mimeType || ref.mimeType || 'application/octet-stream';
       const { bytes } = await storeMedia(deps.db, dek, msg.keyVersion, { messageId: msg.id, kind: ref.kind, mimeType, filename }, dl.stream);
       deps.metrics.mediaBytes.inc(bytes.byteLength);

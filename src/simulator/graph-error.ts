@@ -77,6 +77,15 @@ export function graphErrorBody(code: number, opts: { message?: string; details?:
   return body;
 }
 
+/** Graph's answer for an id that is not a known object (code 100, subcode 33). */
+export function unknownObjectBody(method: string, id: string): GraphErrorBody {
+  return graphErrorBody(100, {
+    message: `Unsupported ${method} request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+    type: 'GraphMethodException',
+    subcode: 33,
+  });
+}
+
 /** The 401 body for a missing or wrong Bearer token (code 190, no `error_data`, like Graph). */
 export function invalidTokenBody(): GraphErrorBody {
   return {

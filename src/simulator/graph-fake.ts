@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { fbtraceId, graphErrorBody, httpStatusFor, invalidTokenBody } from './graph-error.js';
+import { graphErrorBody, httpStatusFor, invalidTokenBody, unknownObjectBody } from './graph-error.js';
 import { GraphFaults, type FailSpec, type GraphEndpoint, type HangSpec } from './graph-faults.js';
-import { mediaKindOf, sizeLimitFor, SUPPORTED_MIME_TYPES } from './media-rules.js';
+import { createMediaStore, mountMediaRoutes, type FakeEnv, type StoredMedia } from './graph-media.js';
 import { sampleTemplates, templateBodyText, type MessageTemplate } from './sample-templates.js';
 import { validateSendRequest, type OutboundType } from './send-validation.js';
 
@@ -21,7 +21,7 @@ import { validateSendRequest, type OutboundType } from './send-validation.js';
  * Every route requires `Authorization: Bearer <accessToken>`.
  */
 
-export const MEDIA_URL_TTL_MS = 5 * 60 * 1000;
+export { MEDIA_URL_TTL_MS, type StoredMedia } from './graph-media.js';
 
 export type DeliveryState = 'accepted' | 'sent' | 'delivered' | 'read' | 'failed';
 
@@ -44,20 +44,6 @@ export interface ReadMark {
   phoneNumberId: string;
   typingIndicator: boolean;
   at: number;
-}
-
-export interface StoredMedia {
-  id: string;
-  bytes: Uint8Array<ArrayBuffer>;
-  mimeType: string;
-  filename?: string;
-  /** Hex SHA-256 of `bytes`, as `GET /{media-id}` reports it. */
-  sha256: string;
-  size: number;
-  createdAt: number;
-  /** 'upload' = sent by Relais through `/media`; 'inbound' = a customer's file (addMedia). */
-  source: 'upload' | 'inbound';
-  phoneNumberId?: string;
 }
 
 export interface RequestRecord {
@@ -123,54 +109,21 @@ export function newWamid(): string {
   return `wamid.${randomBytes(24).toString('base64')}`;
 }
 
-function newNumericId(taken: (id: string) => boolean): string {
-  for (;;) {
-    const id = String(1_000_000_000_000_000n + (randomBytes(8).readBigUInt64BE() % 9_000_000_000_000_000n));
-    if (!taken(id)) return id;
-  }
-}
-
-/** Waits `ms`, or less when `signal` aborts (the client went away). */
-const pause = (ms: number, signal: AbortSignal): Promise<void> => new Promise((resolve) => {
-  const done = (): void => {
-    clearTimeout(timer);
-    signal.removeEventListener('abort', done);
-    resolve();
-  };
-  const timer = setTimeout(done, ms);
-  if (signal.aborted) done();
-  else signal.addEventListener('abort', done);
-});
-const unknownObject = (method: string, id: string): ReturnType<typeof graphErrorBody> =>
-  graphErrorBody(100, {
-    message: `Unsupported ${method} request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
-    type: 'GraphMethodException',
-    subcode: 33,
-  });
-
-type Env = { Variables: { json: unknown } };
-type Ctx = Context<Env>;
+type Ctx = Context<FakeEnv>;
 
 /** Creates a fake with its own state. Does no I/O until its app receives requests. */
 export function createGraphFake(options: GraphFakeOptions): GraphFake {
   const now = options.clock ?? Date.now;
-  const app = new Hono<Env>();
+  const app = new Hono<FakeEnv>();
   const faults = new GraphFaults();
-  const media = new Map<string, StoredMedia>();
-  const downloads = new Map<string, { mediaId: string; expiresAt: number }>();
   const listeners = new Set<(m: SentMessage) => void>();
   let sent: SentMessage[] = [];
   let reads: ReadMark[] = [];
   let requests: RequestRecord[] = [];
   let templates = options.templates ?? sampleTemplates();
 
-  const storeMedia = (input: { bytes: Uint8Array; mimeType: string; filename?: string }, source: StoredMedia['source'], phoneNumberId?: string): string => {
-    const id = newNumericId((x) => media.has(x));
-    const bytes = new Uint8Array(input.bytes);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    media.set(id, { id, bytes, mimeType: input.mimeType, filename: input.filename, sha256, size: bytes.length, createdAt: now(), source, phoneNumberId });
-    return id;
-  };
+  const store = createMediaStore(now);
+  const media = store.media;
 
   /** Answers an injected fault, or returns undefined to let the request proceed. */
   const injected = async (c: Ctx, endpoint: GraphEndpoint): Promise<Response | undefined> => {
@@ -184,7 +137,7 @@ export function createGraphFake(options: GraphFakeOptions): GraphFake {
   };
 
   const wrongPhone = (c: Ctx, id: string): Response | undefined =>
-    options.phoneNumberId !== undefined && id !== options.phoneNumberId ? c.json(unknownObject('post', id), 400) : undefined;
+    options.phoneNumberId !== undefined && id !== options.phoneNumberId ? c.json(unknownObjectBody('post', id), 400) : undefined;
 
   app.use('*', async (c, next) => {
     const url = new URL(c.req.url);
@@ -234,38 +187,9 @@ export function createGraphFake(options: GraphFakeOptions): GraphFake {
     });
   });
 
-  app.post('/:version{v\\d+\\.\\d+}/:phoneNumberId/media', async (c) => {
-    const phoneNumberId = c.req.param('phoneNumberId');
-    const early = wrongPhone(c, phoneNumberId) ?? (await injected(c, 'media'));
-    if (early) return early;
-    const bad = (code: number, details: string): Response => c.json(graphErrorBody(code, { details }), 400);
-    let form: FormData;
-    try {
-      form = await c.req.formData();
-    } catch {
-      return bad(100, 'The request must be multipart/form-data with the parameter file.');
-    }
-    const file = form.get('file');
-    if (form.get('messaging_product') !== 'whatsapp') return bad(100, "Param messaging_product must be 'whatsapp'.");
-    if (!(file instanceof File)) return bad(100, 'The parameter file is required.');
-    const typeField = form.get('type');
-    const mimeType = (typeof typeField === 'string' && typeField !== '' ? typeField : file.type).trim();
-    if (mimeType === '') return bad(100, 'The parameter type is required.');
-    const kind = mediaKindOf(mimeType);
-    if (kind === undefined) {
-      return bad(100, `Param file must be a file with one of the following types: ${SUPPORTED_MIME_TYPES.join(', ')}. Received file of type '${mimeType}'.`);
-    }
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    if (bytes.length === 0) return bad(131053, 'Media upload error: the file is empty.');
-    const limit = sizeLimitFor(kind, bytes);
-    if (bytes.length > limit) return bad(131053, `Media upload error: ${kind} file size ${bytes.length} bytes exceeds the limit of ${limit} bytes.`);
-    const id = storeMedia({ bytes, mimeType, filename: file.name || undefined }, 'upload', phoneNumberId);
-    return c.json({ id });
-  });
-
   app.get('/:version{v\\d+\\.\\d+}/:wabaId/message_templates', async (c) => {
     const wabaId = c.req.param('wabaId');
-    if (options.wabaId !== undefined && wabaId !== options.wabaId) return c.json(unknownObject('get', wabaId), 400);
+    if (options.wabaId !== undefined && wabaId !== options.wabaId) return c.json(unknownObjectBody('get', wabaId), 400);
     const early = await injected(c, 'templates');
     if (early) return early;
     const { name, language, status } = c.req.query();
@@ -273,75 +197,9 @@ export function createGraphFake(options: GraphFakeOptions): GraphFake {
     return c.json({ data, paging: { cursors: { before: 'MAZDZD', after: 'MjQZD' } } });
   });
 
-  const findOwnedMedia = (c: Ctx): StoredMedia | undefined => {
-    const item = media.get(c.req.param('mediaId') ?? '');
-    const owner = c.req.query('phone_number_id');
-    return item && (owner === undefined || item.phoneNumberId === undefined || item.phoneNumberId === owner) ? item : undefined;
-  };
+  mountMediaRoutes(app, store, { now, publicUrl: options.publicUrl, faults, guard: injected, wrongPhone });
 
-  app.get('/:version{v\\d+\\.\\d+}/:mediaId', async (c) => {
-    const early = await injected(c, 'media-info');
-    if (early) return early;
-    const item = findOwnedMedia(c);
-    if (!item) return c.json(unknownObject('get', c.req.param('mediaId')), 404);
-    const version = c.req.param('version');
-    const prefix = c.req.path.slice(0, c.req.path.lastIndexOf(`/${version}/`));
-    const root = options.publicUrl?.replace(/\/+$/, '') ?? `${new URL(c.req.url).origin}${prefix}`;
-    const hash = randomBytes(24).toString('base64url');
-    const expiresAt = now() + MEDIA_URL_TTL_MS;
-    downloads.set(hash, { mediaId: item.id, expiresAt });
-    const url = `${root}/media-download/attachments?mid=${item.id}&ext=${Math.floor(expiresAt / 1000)}&hash=${hash}`;
-    return c.json({ messaging_product: 'whatsapp', url, mime_type: item.mimeType, sha256: item.sha256, file_size: item.size, id: item.id });
-  });
-
-  app.delete('/:version{v\\d+\\.\\d+}/:mediaId', async (c) => {
-    const early = await injected(c, 'media-info');
-    if (early) return early;
-    const item = findOwnedMedia(c);
-    if (!item) return c.json(unknownObject('delete', c.req.param('mediaId')), 404);
-    media.delete(item.id);
-    return c.json({ success: true });
-  });
-
-  app.get('/media-download/attachments', async (c) => {
-    const early = await injected(c, 'download');
-    if (early) return early;
-    if (faults.redirectTo !== undefined) return c.redirect(faults.redirectTo, 302);
-    const grant = downloads.get(c.req.query('hash') ?? '');
-    if (!grant || grant.mediaId !== c.req.query('mid')) return c.text('URL signature mismatch', 404);
-    if (now() > grant.expiresAt) return c.text('URL signature expired', 404);
-    const item = media.get(grant.mediaId);
-    if (!item) return c.text('Media not found', 404);
-    let bytes = item.bytes;
-    if (faults.corruptDownloads > 0) {
-      faults.corruptDownloads -= 1;
-      bytes = new Uint8Array(item.bytes);
-      const i = Math.floor(bytes.length / 2);
-      bytes[i] = (bytes[i] ?? 0) ^ 0xff;
-    }
-    const headers: Record<string, string> = { 'content-type': item.mimeType, 'content-length': String(bytes.length), 'x-fb-trace-id': fbtraceId() };
-    if (item.filename) headers['content-disposition'] = `attachment; filename="${item.filename.replace(/["\\\r\n]/g, '_')}"`;
-    const delay = faults.slowDownloadMs;
-    if (delay <= 0) return new Response(bytes, { headers });
-    const signal = c.req.raw.signal;
-    const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        try {
-          const half = Math.floor(bytes.length / 2);
-          controller.enqueue(bytes.slice(0, half));
-          await pause(delay, signal);
-          if (signal.aborted) return;
-          controller.enqueue(bytes.slice(half));
-          controller.close();
-        } catch {
-          // The client went away mid-body.
-        }
-      },
-    });
-    return new Response(body, { headers });
-  });
-
-  app.notFound((c) => c.json(unknownObject(c.req.method.toLowerCase(), c.req.path), 400));
+  app.notFound((c) => c.json(unknownObjectBody(c.req.method.toLowerCase(), c.req.path), 400));
 
   return {
     app: app as unknown as Hono,
@@ -362,7 +220,7 @@ export function createGraphFake(options: GraphFakeOptions): GraphFake {
       const m = sent.find((x) => x.wamid === wamid);
       if (m) m.delivery = state;
     },
-    addMedia: (input) => storeMedia(input, 'inbound', options.phoneNumberId),
+    addMedia: (input) => store.add(input, 'inbound', options.phoneNumberId),
     onMessage: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -384,8 +242,7 @@ export function createGraphFake(options: GraphFakeOptions): GraphFake {
       sent = [];
       reads = [];
       requests = [];
-      media.clear();
-      downloads.clear();
+      store.clear();
       faults.reset();
     },
   };

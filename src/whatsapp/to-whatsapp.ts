@@ -5,10 +5,11 @@
  * become bold lines. Pure; table-tested.
  *
  * Code spans and fenced blocks are protected first so their content is never reformatted.
+ * Placeholders use Unicode private-use characters (U+E000–E002), which agents do not type.
  */
 export function markdownToWhatsApp(input: string): string {
   const saved: string[] = [];
-  const keep = (s: string) => `\u0000${saved.push(s) - 1}\u0000`;
+  const keep = (s: string) => `\uE000${saved.push(s) - 1}\uE000`;
   let s = input.replace(/\r\n/g, '\n');
   // Fenced code blocks → ```block``` (WhatsApp monospace).
   s = s.replace(/```[^\n]*\n([\s\S]*?)\n?```/g, (_m, body: string) => keep('```' + body + '```'));
@@ -21,19 +22,19 @@ export function markdownToWhatsApp(input: string): string {
   // Bare URLs are protected so underscores in them are not read as italics.
   s = s.replace(/https?:\/\/[^\s)]+/g, (url) => keep(url));
   // Headings → bold line.
-  s = s.replace(/^#{1,6}\s+(.+?)\s*#*$/gm, (_m, title: string) => `\u0001${title}\u0001`);
+  s = s.replace(/^#{1,6}\s+(.+?)\s*#*$/gm, (_m, title: string) => `\uE001${title}\uE001`);
   // Bold (**x** or __x__) → placeholder, then italics (*x* or _x_) → _x_, then bold → *x*.
-  s = s.replace(/\*\*(?=\S)([\s\S]*?\S)\*\*/g, '\u0001$1\u0001');
-  s = s.replace(/__(?=\S)([\s\S]*?\S)__/g, '\u0001$1\u0001');
-  s = s.replace(/(^|[^\w*])\*(?=\S)([^*\n]*?\S)\*(?!\w)/g, '$1\u0002$2\u0002');
-  s = s.replace(/(^|[^\w])_(?=\S)([^_\n]*?\S)_(?!\w)/g, '$1\u0002$2\u0002');
+  s = s.replace(/\*\*(?=\S)([\s\S]*?\S)\*\*/g, '\uE001$1\uE001');
+  s = s.replace(/__(?=\S)([\s\S]*?\S)__/g, '\uE001$1\uE001');
+  s = s.replace(/(^|[^\w*])\*(?=\S)([^*\n]*?\S)\*(?!\w)/g, '$1\uE002$2\uE002');
+  s = s.replace(/(^|[^\w])_(?=\S)([^_\n]*?\S)_(?!\w)/g, '$1\uE002$2\uE002');
   s = s.replace(/~~(?=\S)([\s\S]*?\S)~~/g, '~$1~');
   // Bullets: "* item" and "+ item" → "- item" (WhatsApp renders "- " and "* " lists; one style).
   s = s.replace(/^(\s*)[*+]\s+/gm, '$1- ');
   // Horizontal rules disappear.
   s = s.replace(/^\s*([-*_])(\s*\1){2,}\s*$/gm, '');
-  s = s.replace(/\u0001/g, '*').replace(/\u0002/g, '_');
-  s = s.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => saved[Number(i)]!);
+  s = s.replace(/\uE001/g, '*').replace(/\uE002/g, '_');
+  s = s.replace(/\uE000(\d+)\uE000/g, (_m, i: string) => saved[Number(i)]!);
   return s.replace(/\n{3,}/g, '\n\n').trim();
 }
 
