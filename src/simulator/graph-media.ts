@@ -166,7 +166,10 @@ export function mountMediaRoutes(app: Hono<FakeEnv>, store: MediaStore, deps: Me
       bytes[i] = (bytes[i] ?? 0) ^ 0xff;
     }
     const headers: Record<string, string> = { 'content-type': item.mimeType, 'content-length': String(bytes.length), 'x-fb-trace-id': fbtraceId() };
-    if (item.filename) headers['content-disposition'] = `attachment; filename="${item.filename.replace(/["\\\r\n]/g, '_')}"`;
+    if (item.filename) {
+      const ascii = item.filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+      headers['content-disposition'] = `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(item.filename)}`;
+    }
     const delay = deps.faults.slowDownloadMs;
     if (delay <= 0) return new Response(bytes, { headers });
     const signal = c.req.raw.signal;
@@ -186,5 +189,4 @@ export function mountMediaRoutes(app: Hono<FakeEnv>, store: MediaStore, deps: Me
     });
     return new Response(body, { headers });
   });
-
 }

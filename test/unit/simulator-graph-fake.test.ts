@@ -316,8 +316,12 @@ describe('Graph fake: fault injection', () => {
 
   it('slows, corrupts and redirects downloads', async () => {
     const bytes = new Uint8Array(1000).map((_, i) => i % 256);
-    const id = g.fake.addMedia({ bytes, mimeType: 'application/pdf', filename: 'a.pdf' });
+    const id = g.fake.addMedia({ bytes, mimeType: 'application/pdf', filename: 'facture 📄 n°1.pdf' });
     const url = async (): Promise<string> => ((await (await call(`/${id}`)).json()) as { url: string }).url;
+
+    const plain = await fetch(await url(), { headers: auth() });
+    expect(plain.headers.get('content-disposition')).toBe(`attachment; filename="facture __ n_1.pdf"; filename*=UTF-8''${encodeURIComponent('facture 📄 n°1.pdf')}`);
+    await plain.arrayBuffer();
 
     g.fake.slowDownload(20);
     expect(new Uint8Array(await (await fetch(await url(), { headers: auth() })).arrayBuffer())).toEqual(bytes);
