@@ -25,6 +25,8 @@ import { createCloudApiClient } from './whatsapp/cloud-api.js';
 import { parseWebhook } from './whatsapp/from-whatsapp.js';
 import { mediaCap } from './whatsapp/media-limits.js';
 import { verifySignature } from './whatsapp/signature.js';
+import type { WhatsAppSender } from './core/send-worker.js';
+import { startOutbound } from './wiring/outbound.js';
 
 export const VERSION = '0.1.0';
 /** phone_number_id the simulator plays when no WhatsApp number is configured. */
@@ -45,6 +47,13 @@ export interface RuntimeOptions {
   inMemoryDb?: boolean;
   /** Test seam, see RelayDeps.afterPostBeforeCommit. */
   afterPostBeforeCommit?: (messageId: string) => Promise<void>;
+  /** Use this WhatsApp sender instead of the Cloud API client (tests). */
+  whatsapp?: (phoneNumberId: string) => WhatsAppSender;
+  /** Compete for the chat listener lease (default: with workers). */
+  listener?: boolean;
+  listenerPollMs?: number;
+  /** Test seam for in-place retry waits of the send worker. */
+  sleep?: (ms: number) => Promise<void>;
   /** Setup notes to show on / and /readyz (from loadConfig). */
   missing?: string[];
   warnings?: string[];
@@ -59,6 +68,7 @@ export interface Runtime {
   metrics: Metrics;
   platform: ChatPlatform | null;
   simulator?: ReturnType<typeof createSimulator>;
+  outbound?: Awaited<ReturnType<typeof startOutbound>>;
   /** Base URL when listening. */
   url?: string;
   /** Stops accepting work, finishes in-flight jobs, closes everything. Idempotent. */
@@ -132,6 +142,27 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
   };
 
   let draining = false;
+  let tokenValid = true;
+  metrics.whatsappTokenValid.set(1);
+  const senders = new Map<string, ReturnType<typeof createCloudApiClient>>();
+  const whatsapp = opts.whatsapp ?? ((phoneNumberId: string) => {
+    const token = routeForNumber(effective, phoneNumberId)?.accessToken ?? wa.accessToken ?? '';
+    let client = senders.get(token);
+    if (!client) { client = createCloudApiClient({ apiUrl: wa.apiUrl, accessToken: token }); senders.set(token, client); }
+    return client;
+  });
+  const outbound = platform ? await startOutbound({
+    database, queue, ring, keys, platform, config: effective, metrics, logger, whatsapp,
+    onTokenInvalid: () => {
+      tokenValid = false;
+      metrics.whatsappTokenValid.set(0);
+      logger.error('the WhatsApp access token was refused (190): renew WHATSAPP_ACCESS_TOKEN; /readyz reports not ready');
+    },
+    workers: opts.workers !== false,
+    listener: opts.listener ?? opts.workers !== false,
+    listenerPollMs: opts.listenerPollMs,
+    sleep: opts.sleep,
+  }) : undefined;
   if (platform && opts.workers !== false) {
     const relay = createRelayWorker({
       db: database.db, keys, platform, media: mediaSource, metrics, logger, lang: config.language,
@@ -171,7 +202,9 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
         const r = await persistWebhook(tx, {
           ring, keys, isKnownNumber: (id) => known.has(id),
           enqueueRelay: async (t, job) => { await queue.sendInTx(t, QUEUES.relay, job, { singletonKey: job.customerId }); },
+          enqueueIndicator: outbound?.enqueueIndicator,
         }, parsed);
+        if (outbound && parsed.otherFields.some((f) => f.field === 'message_template_status_update')) await outbound.enqueueTemplateSync(tx);
         const quarantined = r.unroutable > 0 || r.anonymous > 0;
         if (quarantined) await insertQuarantine(tx, ring, raw, r.unroutable > 0 ? 'unknown_phone_number_id' : 'no_customer_identity', parsed.phoneNumberIds.find((id) => !known.has(id)));
         for (const s of r.stored) metrics.inboundMessages.inc({ type: s.type.split(':')[0]!, duplicate: 'false' });
@@ -189,6 +222,7 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
       { name: 'database', check: async () => ((await database.ping()) && (await schemaReady(database)) ? { ok: true } : { ok: false, detail: 'database unreachable or not migrated' }) },
       { name: 'master_key', check: async () => ({ ok: true, detail: master.source }) },
       { name: 'chat_platform', check: async () => (platform ? platform.checkReady() : { ok: false, detail: 'no chat platform configured (MATTERMOST_URL, MATTERMOST_TOKEN)' }) },
+      { name: 'whatsapp_token', check: async () => (tokenValid ? { ok: true } : { ok: false, detail: 'the Graph API refused WHATSAPP_ACCESS_TOKEN (error 190): renew it' }) },
     ],
     missing: () => missing,
     draining: () => draining,
@@ -226,13 +260,14 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
     stopped ??= (async () => {
       draining = true;
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      await outbound?.stop().catch(() => undefined);
       await queue.stop({ graceful: true, timeoutMs: 20_000 }).catch((err) => logger.warn({ err }, 'job queue did not stop cleanly'));
       if (platform) await platform.close().catch(() => undefined);
       await database.close().catch(() => undefined);
     })();
     return stopped;
   };
-  return { app, database, queue, ring, keys, metrics, platform, simulator, url, stop };
+  return { app, database, queue, ring, keys, metrics, platform, simulator, outbound, url, stop };
 }
 
 /**

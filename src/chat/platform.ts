@@ -99,6 +99,9 @@ export interface ChatPlatform {
    */
   setReaction(post: ChatPostRef, emoji: string, on: boolean): Promise<boolean>;
 
+  /** Present when the platform supports server-side slash commands (`/wa …`). */
+  readonly slashCommands?: SlashCommandCapability;
+
   /** Releases sockets and timers. */
   close(): Promise<void>;
 }
@@ -177,4 +180,12 @@ export interface ChatAgentSide {
   downloadFile(file: ChatFileRef): Promise<ChatFile>;
   /** Posts a notice from the bot, threaded under `rootPost` when given (errors, window closed…). */
   postNotice(channel: ChatChannelRef, text: string, rootPost?: ChatPostRef): Promise<ChatPostRef>;
+}
+
+/** Platforms with server-side slash commands (Mattermost) declare this capability. */
+export interface SlashCommandCapability {
+  /** Registers (or updates) the `/wa` command in `team`, pointing at `url`. Idempotent. Returns the token the platform will send. */
+  registerSlashCommand(opts: { team: string; url: string; trigger: string; description: string; hint: string }): Promise<{ token: string }>;
+  /** Reads the platform's slash-command request; null when it is not one. Does not verify the token. */
+  parseSlashCommand(req: Request): Promise<{ token: string; channel: ChatChannelRef; invocationId: string; text: string; userId: string } | null>;
 }

@@ -7,6 +7,10 @@ import type { Logger } from '../log.js';
 export const QUEUES = {
   relay: 'relay',
   relayDead: 'relay_dlq',
+  send: 'send',
+  sendDead: 'send_dlq',
+  indicator: 'indicator',
+  templates: 'templates',
 } as const;
 
 /**
@@ -28,6 +32,24 @@ export const RELAY_QUEUE_OPTIONS = {
   notify: true,
 } as const;
 
+/** Agent → WhatsApp: FIFO per customer; rate limits are retried in place first (see send worker). */
+export const SEND_QUEUE_OPTIONS = {
+  ...RELAY_QUEUE_OPTIONS,
+  retryLimit: 10,
+  deadLetter: 'send_dlq',
+} as const;
+
+/** Delivery indicators on agents' posts: cheap, retried a few times, order does not matter (monotonic). */
+export const INDICATOR_QUEUE_OPTIONS = {
+  policy: 'standard', retryLimit: 5, retryDelay: 2, retryBackoff: true, retryDelayMax: 120,
+  expireInSeconds: 60, retentionSeconds: 3 * 24 * 3600, deleteAfterSeconds: 24 * 3600, notify: true,
+} as const;
+
+/** Template sync: one at a time across replicas. */
+export const TEMPLATES_QUEUE_OPTIONS = {
+  policy: 'singleton', retryLimit: 5, retryDelay: 30, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 120,
+} as const;
+
 export interface Queue {
   boss: PgBoss;
   /** Enqueues inside the caller's transaction: the job exists only if the transaction commits. */
@@ -42,13 +64,17 @@ export interface Queue {
  */
 export async function startQueue(database: Database, logger: Logger, opts: { supervise?: boolean } = {}): Promise<Queue> {
   const boss = database.kind === 'pglite'
-    ? new PgBoss({ db: fromPglite(database.pglite!), backend: 'pglite', supervise: opts.supervise ?? true, schedule: false, useListenNotify: true, registerInstance: false })
-    : new PgBoss({ connectionString: database.url!, max: 4, supervise: opts.supervise ?? true, schedule: false, useListenNotify: true, registerInstance: false });
+    ? new PgBoss({ db: fromPglite(database.pglite!), backend: 'pglite', supervise: opts.supervise ?? true, schedule: true, useListenNotify: true, registerInstance: false })
+    : new PgBoss({ connectionString: database.url!, max: 4, supervise: opts.supervise ?? true, schedule: true, useListenNotify: true, registerInstance: false });
   boss.on('error', (err: Error) => logger.error({ err }, 'job queue error'));
   boss.on('warning', (w: unknown) => logger.warn({ warning: typeof w === 'object' ? (w as { message?: string }).message : String(w) }, 'job queue warning'));
   await boss.start();
   await ensureQueue(boss, QUEUES.relayDead, { retentionSeconds: 30 * 24 * 3600 });
   await ensureQueue(boss, QUEUES.relay, RELAY_QUEUE_OPTIONS);
+  await ensureQueue(boss, QUEUES.sendDead, { retentionSeconds: 30 * 24 * 3600 });
+  await ensureQueue(boss, QUEUES.send, SEND_QUEUE_OPTIONS);
+  await ensureQueue(boss, QUEUES.indicator, INDICATOR_QUEUE_OPTIONS);
+  await ensureQueue(boss, QUEUES.templates, TEMPLATES_QUEUE_OPTIONS);
   return {
     boss,
     sendInTx: (tx, queue, data, options) => boss.send(queue, data, { ...options, db: fromDrizzle(tx as never, sql as never) }),
