@@ -17,6 +17,7 @@ import { openDatabase, describeDatabase, type Database } from './db/client.js';
 import { runMigrations, schemaReady } from './db/migrate.js';
 import { quarantine as quarantineTable, settings } from './db/schema/index.js';
 import { createApp } from './http/app.js';
+import { chatCommandRoutes } from './http/routes/chat-command.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { QUEUES, startQueue, type Queue } from './queue/boss.js';
@@ -163,6 +164,23 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
     listenerPollMs: opts.listenerPollMs,
     sleep: opts.sleep,
   }) : undefined;
+  // `/wa` slash command: registered in every team Relais serves, when Mattermost can reach us.
+  const commandTokens: string[] = [];
+  if (platform?.slashCommands && outbound && config.publicUrl) {
+    const teams = new Set(wa.numbers.map((n) => routeForNumber(effective, n.phoneNumberId)?.team).filter((x): x is string => Boolean(x)));
+    for (const team of teams) {
+      try {
+        const { token } = await platform.slashCommands.registerSlashCommand({
+          team, url: `${config.publicUrl}/chat/command`, trigger: 'wa',
+          description: 'WhatsApp commands (Relais)', hint: 'help | status | templates | template <name> [language] [parameters…]',
+        });
+        commandTokens.push(token);
+      } catch (err) {
+        logger.warn({ team, code: errorCode(err) }, 'could not register the /wa slash command; agents can type !wa … in the channel instead');
+      }
+    }
+  }
+
   if (platform && opts.workers !== false) {
     const relay = createRelayWorker({
       db: database.db, keys, platform, media: mediaSource, metrics, logger, lang: config.language,
@@ -242,7 +260,18 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
       const d = await queue.boss.getQueue(QUEUES.relayDead);
       if (d) metrics.queueDepth.set({ queue: QUEUES.relayDead }, (d as { queuedCount?: number }).queuedCount ?? 0);
     },
-    mounts: simulator ? [{ path: '/simulator', app: simulator.app }] : [],
+    mounts: [
+      ...(simulator ? [{ path: '/simulator', app: simulator.app }] : []),
+      {
+        path: '/chat/command',
+        app: chatCommandRoutes({
+          logger,
+          capability: () => platform?.slashCommands,
+          tokens: () => commandTokens,
+          run: (ctx, text) => (outbound ? outbound.runSlashCommand(ctx, text) : Promise.resolve('Relais is not connected to a chat platform.')),
+        }),
+      },
+    ],
   });
 
   let server: ServerType | undefined;
