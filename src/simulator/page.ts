@@ -87,7 +87,8 @@ img.media,video.media{max-width:260px;max-height:260px;border-radius:6px;display
 const SCRIPT = `
 (() => {
 const T = JSON.parse(document.getElementById('i18n').textContent);
-const base = location.pathname.endsWith('/') ? location.pathname : location.pathname + '/';
+const here = location.pathname.replace(/index\\.html$/, '');
+const base = here.endsWith('/') ? here : here + '/';
 const $ = (id) => document.getElementById(id);
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = text; return e; };
 const api = async (path, init) => {

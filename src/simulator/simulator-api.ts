@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { inboundTypeOf, isAnimatedWebp } from './media-rules.js';
 import { pickLanguage, renderPage } from './page.js';
@@ -9,7 +9,7 @@ import type { InboundContent } from './webhook-builder.js';
 
 /**
  * The page and the JSON endpoints it calls, all relative to where the simulator is mounted:
- *   GET  /                 the page (English or French)
+ *   GET  / (and /index.html; /simulator/ when mounted at /simulator)   the page (English or French)
  *   GET  /api/state        business identity, customer messages, business messages with their state
  *   POST /api/media        multipart `file` → registered in the fake as a customer's media
  *   POST /api/messages     { customer, content, replyTo? } → signed webhook to Relais
@@ -55,13 +55,16 @@ export function mountSimulatorApi(app: Hono, deps: { sim: Simulator; options: Si
   const { sim, options } = deps;
   const bad = (issues: unknown) => ({ error: 'invalid request', issues });
 
-  app.get('/', (c) => {
+  const page = (c: Context): Response => {
     const lang = pickLanguage(c.req.query('lang'), c.req.header('accept-language'));
     const nonce = randomBytes(16).toString('base64');
     c.header('content-security-policy', `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' blob:; media-src 'self' blob:; base-uri 'none'; form-action 'none'`);
     c.header('cache-control', 'no-store');
-    return c.html(renderPage(lang, nonce));
-  });
+    return c.html(renderPage(lang, nonce)) as Response;
+  };
+  // Mounted at /simulator, '/' answers /simulator and the second pattern /simulator/ (and /index.html).
+  app.get('/', page);
+  app.get('/:page{(index\\.html)?}', page);
 
   app.get('/api/state', (c) => c.json({
     business: { displayPhoneNumber: options.displayPhoneNumber, phoneNumberId: options.phoneNumberId },

@@ -57,6 +57,17 @@ afterAll(async () => {
 });
 beforeEach(() => { hooks = []; failNextWebhooks = 0; });
 
+describe('simulator: the page where Relais mounts it', () => {
+  it('answers /simulator, /simulator/ and /simulator/index.html', async () => {
+    for (const path of ['/simulator', '/simulator/', '/simulator/index.html']) {
+      const res = await fetch(`${server.origin}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await res.text()).toContain('<html lang="en">');
+    }
+  });
+});
+
 describe('simulator: the customer writes', () => {
   it('sends a signed text webhook in Meta\'s shape and lists it in the state', async () => {
     const res = await api('messages', { customer, content: { type: 'text', body: 'Bonjour, ma commande est arrivée cassée 😢' } });
