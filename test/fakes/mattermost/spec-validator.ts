@@ -80,6 +80,49 @@ function rebaseRefs(node: unknown): unknown {
   return node;
 }
 
+/** Parsing and compiling the spec takes a few hundred ms: done once per directory and process. */
+const compiled = new Map<string, { operations: Operation[]; detail: string }>();
+
+function compile(specDir: string): { operations: Operation[]; detail: string } {
+  const cached = compiled.get(specDir);
+  if (cached) return cached;
+  const operations: Operation[] = [];
+  const pathFiles = readdirSync(specDir)
+    .filter((f) => f.endsWith('.yaml') && f !== 'introduction.yaml' && f !== 'definitions.yaml')
+    .sort();
+  const text = ['introduction.yaml', ...pathFiles, 'definitions.yaml']
+    .map((f) => readFileSync(join(specDir, f), 'utf8'))
+    .join('\n');
+  const doc = parse(text) as { paths: Record<string, Record<string, Schema>>; components: Schema };
+  const Ajv = AjvModule.default;
+  const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
+  addFormatsModule.default(ajv);
+  ajv.addSchema({ $id: 'mattermost-openapi', components: rebaseRefs(doc.components) as Schema });
+  for (const [template, item] of Object.entries(doc.paths)) {
+    const segments = template.split('/').filter(Boolean);
+    const pattern = segments.map((s) => (s.startsWith('{') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+    for (const method of ['get', 'post', 'put', 'delete', 'patch']) {
+      const op = item[method] as Schema | undefined;
+      if (!op) continue;
+      const key = `${method.toUpperCase()} ${template}`;
+      const content = (op.requestBody as { content?: Record<string, { schema?: Schema }> } | undefined)?.content;
+      let schema = content?.['application/json']?.schema;
+      if (schema && SCHEMA_EXCEPTIONS[key]) schema = SCHEMA_EXCEPTIONS[key](schema);
+      operations.push({
+        method: method.toUpperCase(),
+        template,
+        regex: new RegExp(`^/${pattern}$`),
+        literals: segments.filter((s) => !s.startsWith('{')).length,
+        body: schema ? ajv.compile(rebaseRefs(schema) as Schema) : undefined,
+      });
+    }
+  }
+  operations.sort((a, b) => b.literals - a.literals);
+  const result = { operations, detail: `validated against ${pathFiles.length} path fragments in ${specDir} (${operations.length} operations)` };
+  compiled.set(specDir, result);
+  return result;
+}
+
 export class SpecValidator {
   readonly status: SpecStatus;
   readonly violations: SpecViolation[] = [];
@@ -92,38 +135,9 @@ export class SpecValidator {
       this.status = { validated: false, detail: `Mattermost OpenAPI fragments not found at ${specDir ?? '(none)'}: requests are NOT validated against the spec` };
       return;
     }
-    const pathFiles = readdirSync(specDir)
-      .filter((f) => f.endsWith('.yaml') && f !== 'introduction.yaml' && f !== 'definitions.yaml')
-      .sort();
-    const text = ['introduction.yaml', ...pathFiles, 'definitions.yaml']
-      .map((f) => readFileSync(join(specDir, f), 'utf8'))
-      .join('\n');
-    const doc = parse(text) as { paths: Record<string, Record<string, Schema>>; components: Schema };
-    const Ajv = AjvModule.default;
-    const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
-    addFormatsModule.default(ajv);
-    ajv.addSchema({ $id: 'mattermost-openapi', components: rebaseRefs(doc.components) as Schema });
-    for (const [template, item] of Object.entries(doc.paths)) {
-      const segments = template.split('/').filter(Boolean);
-      const pattern = segments.map((s) => (s.startsWith('{') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
-      for (const method of ['get', 'post', 'put', 'delete', 'patch']) {
-        const op = item[method] as Schema | undefined;
-        if (!op) continue;
-        const key = `${method.toUpperCase()} ${template}`;
-        const content = (op.requestBody as { content?: Record<string, { schema?: Schema }> } | undefined)?.content;
-        let schema = content?.['application/json']?.schema;
-        if (schema && SCHEMA_EXCEPTIONS[key]) schema = SCHEMA_EXCEPTIONS[key](schema);
-        this.operations.push({
-          method: method.toUpperCase(),
-          template,
-          regex: new RegExp(`^/${pattern}$`),
-          literals: segments.filter((s) => !s.startsWith('{')).length,
-          body: schema ? ajv.compile(rebaseRefs(schema) as Schema) : undefined,
-        });
-      }
-    }
-    this.operations.sort((a, b) => b.literals - a.literals);
-    this.status = { validated: true, detail: `validated against ${pathFiles.length} path fragments in ${specDir} (${this.operations.length} operations)` };
+    const { operations, detail } = compile(specDir);
+    this.operations = operations;
+    this.status = { validated: true, detail };
   }
 
   /** Checks one request; records a violation or an unchecked endpoint. Never throws. */
