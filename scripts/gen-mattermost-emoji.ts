@@ -15,8 +15,9 @@
  *   `thumbsup_tone2` (gemoji / Slack style) are NOT accepted by Mattermost;
  * - the aliases of the shared file, looked up by the (variant's) primary short name.
  *
- * Output: `{ source, emoji: ["<key> <preferred name> <other names…>", …] }` where key is the lower-case
- * hex code point sequence with the variation selectors FE0E/FE0F removed (so "❤" and "❤️" meet).
+ * Output: `{ source, emoji: ["<key>[=<qualified>] <preferred name> <other names…>", …] }` where key is the
+ * lower-case hex code point sequence with the variation selectors FE0E/FE0F removed (so "❤" and "❤️" meet)
+ * and `qualified` the fully-qualified sequence when it differs (`2764=2764-fe0f heart`).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -63,12 +64,14 @@ function main(): void {
   const aliases = JSON.parse(readFileSync(aliasesPath, 'utf8')) as Record<string, string[]>;
 
   const byKey = new Map<string, string[]>();
+  const qualified = new Map<string, string>();
   const add = (unified: string, primary: string, names: string[]): void => {
     const key = normaliseUnified(unified);
     const all = [...names, ...(aliases[primary] ?? [])];
     const existing = byKey.get(key);
     const merged = existing ? [...existing, ...all] : all;
     byKey.set(key, [...new Set(merged)]);
+    if (!qualified.has(key)) qualified.set(key, unified.toLowerCase());
   };
 
   for (const emoji of data) {
@@ -93,7 +96,8 @@ function main(): void {
       if (name.length > 64) tooLong++;
       return name.length <= 64;
     });
-    if (usable.length > 0) lines.push([key, ...usable].join(' '));
+    const full = qualified.get(key) ?? key;
+    if (usable.length > 0) lines.push([full === key ? key : `${key}=${full}`, ...usable].join(' '));
   }
   lines.sort();
   const out = {
