@@ -58,8 +58,11 @@ export interface RequestRecord {
 
 export interface GraphFakeOptions {
   accessToken: string;
-  /** When set, other phone-number ids get Graph error 100 (subcode 33), like an unknown object. */
-  phoneNumberId?: string;
+  /**
+   * The business phone-number id(s) the fake serves. When set, other ids get Graph error 100
+   * (subcode 33), like an unknown object; unset, any id is accepted.
+   */
+  phoneNumberId?: string | readonly string[];
   /** When set, only this WABA id serves templates. */
   wabaId?: string;
   /** Milliseconds since the epoch; inject to test URL expiry. Default `Date.now`. */
@@ -81,8 +84,12 @@ export interface GraphFake {
   findMessage(wamid: string): SentMessage | undefined;
   /** Records the latest delivery state shown for an outbound message (no webhook is sent). */
   setDeliveryState(wamid: string, state: DeliveryState): void;
-  /** Registers a customer's file (for inbound webhooks) and returns its media id. No size check. */
-  addMedia(input: { bytes: Uint8Array; mimeType: string; filename?: string }): string;
+  /**
+   * Registers a customer's file (for inbound webhooks) and returns its media id. No size check.
+   * `phoneNumberId` (default: the configured one when there is exactly one) is the owner that
+   * `GET /{media-id}?phone_number_id=` checks; without one, any phone_number_id matches.
+   */
+  addMedia(input: { bytes: Uint8Array; mimeType: string; filename?: string; phoneNumberId?: string }): string;
   /** Calls `listener` after each accepted outbound message; returns an unsubscribe function. */
   onMessage(listener: (message: SentMessage) => void): () => void;
   failNext(spec: FailSpec): void;
@@ -114,6 +121,7 @@ type Ctx = Context<FakeEnv>;
 /** Creates a fake with its own state. Does no I/O until its app receives requests. */
 export function createGraphFake(options: GraphFakeOptions): GraphFake {
   const now = options.clock ?? Date.now;
+  const knownNumbers = typeof options.phoneNumberId === 'string' ? [options.phoneNumberId] : options.phoneNumberId;
   const app = new Hono<FakeEnv>();
   const faults = new GraphFaults();
   const listeners = new Set<(m: SentMessage) => void>();
@@ -137,7 +145,7 @@ export function createGraphFake(options: GraphFakeOptions): GraphFake {
   };
 
   const wrongPhone = (c: Ctx, id: string): Response | undefined =>
-    options.phoneNumberId !== undefined && id !== options.phoneNumberId ? c.json(unknownObjectBody('post', id), 400) : undefined;
+    knownNumbers !== undefined && !knownNumbers.includes(id) ? c.json(unknownObjectBody('post', id), 400) : undefined;
 
   app.use('*', async (c, next) => {
     const url = new URL(c.req.url);
@@ -220,7 +228,7 @@ export function createGraphFake(options: GraphFakeOptions): GraphFake {
       const m = sent.find((x) => x.wamid === wamid);
       if (m) m.delivery = state;
     },
-    addMedia: (input) => store.add(input, 'inbound', options.phoneNumberId),
+    addMedia: ({ phoneNumberId, ...input }) => store.add(input, 'inbound', phoneNumberId ?? (knownNumbers?.length === 1 ? knownNumbers[0] : undefined)),
     onMessage: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

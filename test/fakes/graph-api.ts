@@ -39,13 +39,15 @@ export interface RunningGraphFake {
 }
 
 /**
- * Starts a Graph fake on 127.0.0.1:<random port>. Defaults: token `test-access-token`,
- * phone_number_id `106540352242922` (the [M] fixtures'), WABA `419561257915477`.
+ * Starts a Graph fake on 127.0.0.1:<random port>. Defaults: token `test-access-token`, WABA
+ * `419561257915477`, any phone_number_id accepted (pass `phoneNumberId` to restrict);
+ * `phoneNumberId` in the result is the first restricted id, else `106540352242922` (the [M] fixtures').
  */
 export async function startGraphFake(opts: Partial<GraphFakeOptions> = {}): Promise<RunningGraphFake> {
   const accessToken = opts.accessToken ?? 'test-access-token';
-  const phoneNumberId = opts.phoneNumberId ?? '106540352242922';
-  const fake = createGraphFake({ wabaId: '419561257915477', ...opts, accessToken, phoneNumberId });
+  const restricted = typeof opts.phoneNumberId === 'string' ? [opts.phoneNumberId] : opts.phoneNumberId;
+  const phoneNumberId = restricted?.[0] ?? '106540352242922';
+  const fake = createGraphFake({ wabaId: '419561257915477', ...opts, accessToken });
   const running = await listen(fake.app);
   return {
     fake,

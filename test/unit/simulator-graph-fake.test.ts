@@ -7,7 +7,7 @@ import { MEDIA_URL_TTL_MS, createGraphFake, listen, startGraphFake, type Running
 
 let clock = 1_750_000_000_000;
 let g: RunningGraphFake;
-beforeAll(async () => { g = await startGraphFake({ clock: () => clock }); });
+beforeAll(async () => { g = await startGraphFake({ clock: () => clock, phoneNumberId: ['106540352242922', '1122334455667'] }); });
 afterAll(async () => { await g.close(); });
 afterEach(() => { g.fake.reset(); });
 
@@ -351,6 +351,28 @@ describe('Graph fake: fault injection', () => {
     expect(g.fake.messagesSent()).toEqual([]);
     expect(g.fake.requests).toEqual([]);
     expect((await send(text)).status).toBe(200);
+  });
+});
+
+describe('Graph fake without a phone number restriction', () => {
+  it('accepts any phone_number_id, and media registered without an owner matches any', async () => {
+    const open = await startGraphFake();
+    try {
+      const id = open.fake.addMedia({ bytes: new Uint8Array([1]), mimeType: 'image/jpeg' });
+      const headers = { authorization: `Bearer ${open.accessToken}` };
+      expect((await fetch(`${open.baseUrl}/${id}?phone_number_id=555`, { headers })).status).toBe(200);
+      const res = await fetch(`${open.baseUrl}/555/messages`, { method: 'POST', headers, body: JSON.stringify({ ...base, text: { body: 'x' } }) });
+      expect(res.status).toBe(200);
+      expect(open.phoneNumberId).toBe('106540352242922');
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('lets addMedia name the owner explicitly', async () => {
+    const id = g.fake.addMedia({ bytes: new Uint8Array([1]), mimeType: 'image/jpeg', phoneNumberId: '1122334455667' });
+    expect((await call(`/${id}?phone_number_id=1122334455667`)).status).toBe(200);
+    expect((await call(`/${id}?phone_number_id=106540352242922`)).status).toBe(404);
   });
 });
 
