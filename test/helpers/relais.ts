@@ -44,7 +44,7 @@ export async function startTestRelais(opts: TestRelaisOptions = {}): Promise<Tes
   const dir = await mkdtemp(path.join(tmpdir(), 'relais-test-'));
   const configPath = path.join(dir, 'relais.config.yaml');
   const team = opts.team ?? 'support';
-  await writeFile(configPath, `whatsapp:\n  numbers:\n${FIXTURE_NUMBERS.map((n) => `    - phoneNumberId: "${n}"\n      team: ${team}\n      agents: [${(opts.agents ?? []).join(', ')}]\n`).join('')}`);
+  await writeFile(configPath, `whatsapp:\n  numbers:\n${FIXTURE_NUMBERS.map((n) => `    - phoneNumberId: "${n}"\n      team: ${team}\n      agents: ${JSON.stringify(opts.agents ?? [])}\n`).join('')}`);
   const env: Record<string, string> = {
     RELAIS_MASTER_KEY: randomBytes(32).toString('base64'),
     RELAIS_DATA_DIR: dir,

@@ -424,7 +424,7 @@ describe.each(CI_SETS)('ci/%s', (set) => {
     expect(c.args).toEqual(['serve']);
     expect(c.ports).toEqual([{ name: 'http', containerPort: (r.values.relais as Obj).port, protocol: 'TCP' }]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
-    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz/webhooks', port: 'http' });
     expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold, 'startup covers a first migration').toBeGreaterThanOrEqual(120);
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(30);
