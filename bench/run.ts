@@ -1,0 +1,25 @@
+import { benchInbound } from './inbound.js';
+
+/**
+ * `npm run bench -- <name> [--seconds N] [--rate N]`. Figures, not tests: each benchmark measures
+ * a baseline in the same run and prints a JSON line last so runs can be compared by machine.
+ */
+const [name, ...rest] = process.argv.slice(2);
+const arg = (flag: string, dflt: number) => { const i = rest.indexOf(flag); return i >= 0 ? Number(rest[i + 1]) : dflt; };
+const pgBase = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function pgReachable(url: string): Promise<boolean> {
+  const { default: postgres } = await import('postgres');
+  const c = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
+  try { await c`select 1`; return true; } catch { return false; } finally { await c.end({ timeout: 1 }); }
+}
+
+switch (name) {
+  case 'inbound':
+    await benchInbound({ seconds: arg('--seconds', 10), rate: arg('--rate', 1000), pgBase: (await pgReachable(pgBase)) ? pgBase : undefined });
+    break;
+  default:
+    console.error('Usage: npm run bench -- inbound [--seconds 10] [--rate 1000]');
+    process.exitCode = 2;
+}
+process.exit();
