@@ -72,7 +72,7 @@ async function makeMattermostHarness(): Promise<MattermostHarness> {
           header: c.header,
           private: c.type === 'P',
           archived: c.delete_at !== 0,
-          members: fake.channelMembers(c.id),
+          members: fake.channelMemberNames(c.id),
         }));
     },
     async archive(ref) {
@@ -174,7 +174,7 @@ describe('Mattermost adapter specifics', () => {
     const ref = await h.platform.ensureCustomerChannel({ ...spec(h, 'join1'), team: 'sales' });
     const joins = h.fake.requests.filter((r) => r.method === 'POST' && /^\/api\/v4\/teams\/[^/]+\/members$/.test(r.path));
     expect(joins.map((r) => r.status)).toEqual([201]);
-    expect(h.fake.channelMembers(ref).sort()).toEqual(['alice', 'relais-bot']);
+    expect(h.fake.channelMemberNames(ref).sort()).toEqual(['alice', 'relais-bot']);
   });
 
   it('explains when the bot cannot see or join an invite-only team', async () => {
@@ -204,14 +204,14 @@ describe('Mattermost adapter specifics', () => {
     h.fake.addToTeam('support', 'dora');
     h.fake.addGroup('tier2', ['dora', 'bruno']);
     const ref = await h.platform.ensureCustomerChannel(spec(h, 'grp1', ['@tier2', '@alice', 'ghost']));
-    expect(h.fake.channelMembers(ref).sort()).toEqual(['alice', 'bruno', 'dora', 'relais-bot']);
+    expect(h.fake.channelMemberNames(ref).sort()).toEqual(['alice', 'bruno', 'dora', 'relais-bot']);
     expect(h.fake.specUnchecked.some((r) => r.startsWith('GET /api/v4/groups'))).toBe(true);
   });
 
   it('skips agents outside the team without failing', async () => {
     h.fake.addUser({ username: 'outsider' });
     const ref = await h.platform.ensureCustomerChannel(spec(h, 'out1', ['alice', 'outsider']));
-    expect(h.fake.channelMembers(ref)).not.toContain('outsider');
+    expect(h.fake.channelMemberNames(ref)).not.toContain('outsider');
   });
 
   it('checks membership again only after the TTL, and always after a restore', async () => {

@@ -73,7 +73,10 @@ export interface MattermostFake {
 
   // ---- inspectors ----
   channels(): Channel[];
+  /** User ids of the channel's members. */
   channelMembers(channelId: string): string[];
+  /** Usernames of the channel's members. */
+  channelMemberNames(channelId: string): string[];
   /** Posts of a channel, oldest first, system and deleted posts included. */
   posts(channelId: string): Post[];
   readonly files: ReadonlyMap<string, StoredFile>;
@@ -178,7 +181,8 @@ export async function startMattermostFake(opts: MattermostFakeOptions = {}): Pro
     archiveChannel: (channelId, by) => archive(state, user(by), state.requireChannel(channelId)),
 
     channels: () => [...state.channels.values()],
-    channelMembers: (channelId) =>
+    channelMembers: (channelId) => [...(state.channelMembers.get(channelId)?.keys() ?? [])],
+    channelMemberNames: (channelId) =>
       [...(state.channelMembers.get(channelId)?.keys() ?? [])].map((id) => state.users.get(id)?.username ?? id),
     posts: (channelId) => [...state.posts.values()].filter((p) => p.channel_id === channelId).sort((a, b) => a.create_at - b.create_at),
     files: state.files,
