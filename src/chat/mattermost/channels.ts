@@ -214,9 +214,13 @@ export class ChannelManager {
     }
     const group = groups.find((g) => g.name === name && g.delete_at === 0);
     if (!group) return null;
-    const res = await call('getGroupMembers', () =>
-      api.getJson<{ members: UserProfile[] }>(`/groups/${group.id}/members?per_page=200`));
-    return res.members;
+    const members: UserProfile[] = [];
+    for (let page = 0; ; page++) {
+      const res = await call('getGroupMembers', () =>
+        api.getJson<{ members: UserProfile[] }>(`/groups/${group.id}/members?page=${page}&per_page=200`));
+      members.push(...res.members);
+      if (res.members.length < 200) return members;
+    }
   }
 
   private warnOnce(key: string, fields: Record<string, unknown>, msg: string): void {

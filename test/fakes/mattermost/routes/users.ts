@@ -66,10 +66,12 @@ export function registerUserRoutes(router: Router, state: FakeState): void {
   router.add('GET', '/api/v4/groups/{group_id}/members', (ctx) => {
     const g = state.groups.get(ctx.params.group_id as string);
     if (!g || g.delete_at !== 0) throw new FakeAppError(404, 'app.group.no_rows', 'No matching group found.');
-    const members = [...(state.groupMembers.get(g.id) ?? [])]
+    const all = [...(state.groupMembers.get(g.id) ?? [])]
       .map((id) => state.users.get(id))
       .filter((u): u is UserProfile => !!u)
       .map((u) => state.sanitizeUser(u));
-    return json(200, { members, total_member_count: members.length });
+    const page = Number(ctx.query.get('page') ?? 0);
+    const perPage = Math.min(Number(ctx.query.get('per_page') ?? 60), 200);
+    return json(200, { members: all.slice(page * perPage, (page + 1) * perPage), total_member_count: all.length });
   });
 }
