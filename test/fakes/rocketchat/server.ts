@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { MeteorError, restErrorReply } from './errors.js';
+import { restErrorReply } from './errors.js';
 import type { Faults } from './faults.js';
 import { parseBodyParams, type Ctx, type Reply, type Router } from './http.js';
 import type { RestRateLimiter } from './rate-limit.js';
@@ -63,7 +63,7 @@ function write(res: ServerResponse, reply: Reply): void {
     return;
   }
   const text = JSON.stringify(reply.json);
-  res.writeHead(reply.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...reply.headers });
+  res.writeHead(reply.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', Pragma: 'no-cache', 'Content-Length': Buffer.byteLength(text), ...reply.headers });
   res.end(text);
 }
 
@@ -128,11 +128,13 @@ export function createFakeHttpServer(deps: ServerDeps): Server {
         const bypass = r.authUser ? state.hasPermission(r.authUser._id, 'api-bypass-rate-limit') : false;
         rateHeaders = limiter.enforce(rt.name, r.method, req.socket.remoteAddress ?? '', bypass);
       }
-      let body: Record<string, unknown>;
+      // An unreadable body leaves the body params empty (the route then reports what it misses);
+      // rooms.media reads the raw request itself, so a JSON Content-Type reaches busboy's check.
+      let body: Record<string, unknown> = {};
       try {
         body = parseBodyParams(r.contentType, r.raw);
       } catch {
-        throw new MeteorError('error-invalid-body', 'Invalid JSON body');
+        /* keep {} */
       }
       const ctx: Ctx = {
         method: r.method,

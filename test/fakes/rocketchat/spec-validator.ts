@@ -73,13 +73,73 @@ function rebaseRefs(node: unknown, id: string): unknown {
   return node;
 }
 
+interface LoadedSpec {
+  operations: Operation[];
+  ajv: InstanceType<typeof AjvModule.default>;
+  files: number;
+}
+
+/** Parsed once per process and directory: the files are large and never change during a run. */
+const loaded = new Map<string, LoadedSpec>();
+
+function loadSpec(specDir: string, files: string[]): LoadedSpec {
+  const cached = loaded.get(specDir);
+  if (cached) return cached;
+  const Ajv = AjvModule.default;
+  const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
+  addFormatsModule.default(ajv);
+  const operations: Operation[] = [];
+  for (const file of files) loadFile(ajv, operations, join(specDir, file), file);
+  operations.sort((a, b) => b.literals - a.literals);
+  const spec = { operations, ajv, files: files.length };
+  loaded.set(specDir, spec);
+  return spec;
+}
+
+function loadFile(ajv: LoadedSpec['ajv'], operations: Operation[], fullPath: string, file: string): void {
+  const doc = parse(readFileSync(fullPath, 'utf8')) as { paths?: Record<string, Schema>; components?: Schema };
+  const id = `rocketchat-${file}`;
+  const components = (doc.components ?? {}) as Schema;
+  ajv.addSchema({ $id: id, components: rebaseRefs(components, id) as Schema });
+  const params = (components.parameters ?? {}) as Record<string, Schema>;
+  const deref = (p: Schema): Schema => {
+    const ref = p.$ref;
+    if (typeof ref === 'string' && ref.startsWith('#/components/parameters/')) return params[ref.slice('#/components/parameters/'.length)] ?? {};
+    return p;
+  };
+  for (const [template, item] of Object.entries(doc.paths ?? {})) {
+    if (/\s/.test(template)) continue; // "/api/v1/login - with Facebook" and similar titles, not paths
+    const pathParams = ((item.parameters as Schema[] | undefined) ?? []).map(deref);
+    for (const method of ['get', 'post', 'put', 'delete', 'patch']) {
+      const op = item[method] as Schema | undefined;
+      if (!op) continue;
+      const all = [...pathParams, ...((op.parameters as Schema[] | undefined) ?? []).map(deref)];
+      const body = op.requestBody as { required?: boolean; content?: Record<string, { schema?: Schema }> } | undefined;
+      const content = body?.content ?? {};
+      const multipart = content['multipart/form-data']?.schema;
+      operations.push({
+        method: method.toUpperCase(),
+        template,
+        file,
+        regex: templateRegex(template),
+        literals: template.split('/').filter((s) => s && !s.startsWith('{')).length,
+        requiredQuery: all.filter((p) => p.in === 'query' && p.required === true).map((p) => String(p.name)),
+        jsonSchema: content['application/json']?.schema ? (rebaseRefs(content['application/json'].schema, id) as Schema) : undefined,
+        multipartRequired: multipart ? ((multipart.required as string[] | undefined) ?? []) : undefined,
+        onlyMultipart: Boolean(multipart) && Object.keys(content).length === 1,
+        bodyRequired: body?.required === true,
+      });
+    }
+  }
+}
+
 export class SpecValidator {
   readonly status: SpecStatus;
   readonly violations: SpecViolation[] = [];
   /** `METHOD path` of requests to allow-listed paths (see UNSPECIFIED_PATHS). */
   readonly unchecked: string[] = [];
   private operations: Operation[] = [];
-  private ajv: InstanceType<typeof AjvModule.default> | undefined;
+  private ajv: LoadedSpec['ajv'] | undefined;
 
   constructor(specDir: string | null) {
     const files = specDir && existsSync(specDir) ? readdirSync(specDir).filter((f) => f.endsWith('.yaml')).sort() : [];
@@ -87,49 +147,10 @@ export class SpecValidator {
       this.status = { validated: false, detail: `Rocket.Chat OpenAPI files not found at ${specDir ?? '(none)'}: requests are NOT validated against the spec` };
       return;
     }
-    const Ajv = AjvModule.default;
-    this.ajv = new Ajv({ strict: false, allErrors: true, logger: false });
-    addFormatsModule.default(this.ajv);
-    for (const file of files) this.load(join(specDir, file), file);
-    this.operations.sort((a, b) => b.literals - a.literals);
-    this.status = { validated: true, detail: `validated against ${files.length} OpenAPI files in ${specDir} (${this.operations.length} operations)` };
-  }
-
-  private load(fullPath: string, file: string): void {
-    const doc = parse(readFileSync(fullPath, 'utf8')) as { paths?: Record<string, Schema>; components?: Schema };
-    const id = `rocketchat-${file}`;
-    const components = (doc.components ?? {}) as Schema;
-    this.ajv?.addSchema({ $id: id, components: rebaseRefs(components, id) as Schema });
-    const params = (components.parameters ?? {}) as Record<string, Schema>;
-    const deref = (p: Schema): Schema => {
-      const ref = p.$ref;
-      if (typeof ref === 'string' && ref.startsWith('#/components/parameters/')) return params[ref.slice('#/components/parameters/'.length)] ?? {};
-      return p;
-    };
-    for (const [template, item] of Object.entries(doc.paths ?? {})) {
-      if (/\s/.test(template)) continue; // "/api/v1/login - with Facebook" and similar titles, not paths
-      const pathParams = ((item.parameters as Schema[] | undefined) ?? []).map(deref);
-      for (const method of ['get', 'post', 'put', 'delete', 'patch']) {
-        const op = item[method] as Schema | undefined;
-        if (!op) continue;
-        const all = [...pathParams, ...((op.parameters as Schema[] | undefined) ?? []).map(deref)];
-        const body = op.requestBody as { required?: boolean; content?: Record<string, { schema?: Schema }> } | undefined;
-        const content = body?.content ?? {};
-        const multipart = content['multipart/form-data']?.schema;
-        this.operations.push({
-          method: method.toUpperCase(),
-          template,
-          file,
-          regex: templateRegex(template),
-          literals: template.split('/').filter((s) => s && !s.startsWith('{')).length,
-          requiredQuery: all.filter((p) => p.in === 'query' && p.required === true).map((p) => String(p.name)),
-          jsonSchema: content['application/json']?.schema ? (rebaseRefs(content['application/json'].schema, id) as Schema) : undefined,
-          multipartRequired: multipart ? ((multipart.required as string[] | undefined) ?? []) : undefined,
-          onlyMultipart: Boolean(multipart) && Object.keys(content).length === 1,
-          bodyRequired: body?.required === true,
-        });
-      }
-    }
+    const spec = loadSpec(specDir, files);
+    this.operations = spec.operations;
+    this.ajv = spec.ajv;
+    this.status = { validated: true, detail: `validated against ${spec.files} OpenAPI files in ${specDir} (${spec.operations.length} operations)` };
   }
 
   /** Is `METHOD path` an operation of the spec files? (false when validation is off) */
