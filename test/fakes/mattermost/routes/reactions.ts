@@ -1,4 +1,9 @@
-/** `/reactions` and the per-user reaction delete, in the real server's check order. */
+/**
+ * `/reactions` and the per-user reaction delete, in the real server's check order. Reactions carry the
+ * fields the server serialises beyond `@mattermost/types`' four (`update_at`, `delete_at`, `remote_id`,
+ * `channel_id`). A removal broadcasts the reaction built from the URL (so `create_at` 0) with `update_at`
+ * stamped by the store's `Delete` (`PreUpdate`), which is when it was removed.
+ */
 import type { Post } from '@mattermost/types/posts';
 import type { Reaction } from '@mattermost/types/reactions';
 import type { SystemEmojiNames } from '../emoji-names.js';
@@ -43,7 +48,11 @@ export function registerReactionRoutes(router: Router, state: FakeState, emoji: 
     const list = state.reactions.get(post.id) ?? [];
     let reaction = list.find((x) => x.user_id === ctx.user.id && x.emoji_name === r.emoji_name);
     if (!reaction) {
-      reaction = { user_id: ctx.user.id, post_id: post.id, emoji_name: r.emoji_name, create_at: state.now() } as Reaction;
+      const now = state.now();
+      reaction = {
+        user_id: ctx.user.id, post_id: post.id, emoji_name: r.emoji_name, create_at: now,
+        update_at: now, delete_at: 0, remote_id: '', channel_id: post.channel_id,
+      } as Reaction;
       list.push(reaction);
       state.reactions.set(post.id, list);
     }
@@ -67,7 +76,10 @@ export function registerReactionRoutes(router: Router, state: FakeState, emoji: 
       throw new FakeAppError(403, 'api.reaction.delete.archived_channel.app_error', 'You cannot remove a reaction in an archived channel.');
     }
     const list = state.reactions.get(postId) ?? [];
-    const reaction: Reaction = { user_id: userId, post_id: postId, emoji_name: name, create_at: 0 } as Reaction;
+    const reaction = {
+      user_id: userId, post_id: postId, emoji_name: name, create_at: 0,
+      update_at: state.now(), delete_at: 0, remote_id: '', channel_id: post.channel_id,
+    } as Reaction;
     state.reactions.set(postId, list.filter((x) => !(x.user_id === userId && x.emoji_name === name)));
     touchPost(state, postId);
     state.broadcast({ event: 'reaction_removed', data: { reaction: JSON.stringify(reaction) }, channelId: post.channel_id });
