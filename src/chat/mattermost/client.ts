@@ -46,22 +46,39 @@ export function retryAfterMs(headers: Headers, now = Date.now()): number | undef
 
 type DoFetchWithResponse = (url: string, options: Options) => Promise<{ response: Response; headers: Map<string, string>; data: unknown }>;
 
-/** Client4 with an injectable transport and a typed GET for routes Client4 has no method for. */
+/** Client4 with an injectable transport, a typed GET for routes Client4 has no method for, and binary GETs. */
 export class RelaisClient4 extends mm.Client4 {
-  /** `timeoutMs` bounds every call; uploads (multipart bodies) get `uploadTimeoutMs` instead. */
-  constructor(url: string, token: string, fetchImpl: typeof fetch, timeoutMs: number, uploadTimeoutMs: number) {
+  private readonly send: (requestUrl: string, options: Options, timeoutMs: number) => Promise<Response>;
+
+  /** `timeoutMs` bounds every call; uploads (multipart bodies) and downloads get `uploadTimeoutMs` instead. */
+  constructor(url: string, token: string, fetchImpl: typeof fetch, timeoutMs: number, private readonly uploadTimeoutMs: number) {
     super();
     this.setUrl(url.replace(/\/+$/, ''));
     this.setToken(token);
     this.setUserAgent('relais');
-    const transport: DoFetchWithResponse = async (requestUrl, options) => {
+    // One request with Client4's headers (Bearer token, User-Agent…): network failures become
+    // MattermostTransportError, non-2xx answers MattermostHttpError (with Retry-After kept).
+    this.send = async (requestUrl, options, limitMs) => {
       let response: Response;
       try {
-        const limit = options.body instanceof FormData ? uploadTimeoutMs : timeoutMs;
-        response = await fetchImpl(requestUrl, { ...this.getOptions(options), signal: AbortSignal.timeout(limit) } as RequestInit);
+        response = await fetchImpl(requestUrl, { ...this.getOptions(options), signal: AbortSignal.timeout(limitMs) } as RequestInit);
       } catch (err) {
         throw new MattermostTransportError('Mattermost did not answer', { cause: err });
       }
+      if (!response.ok) {
+        let data: unknown;
+        try {
+          data = (response.headers.get('content-type') ?? '').startsWith('application/json') ? await response.json() : await response.text();
+        } catch {
+          // the status says enough
+        }
+        const id = data && typeof data === 'object' ? (data as { id?: unknown }).id : undefined;
+        throw new MattermostHttpError(response.status, typeof id === 'string' ? id : undefined, retryAfterMs(response.headers));
+      }
+      return response;
+    };
+    const transport: DoFetchWithResponse = async (requestUrl, options) => {
+      const response = await this.send(requestUrl, options, options.body instanceof FormData ? uploadTimeoutMs : timeoutMs);
       const headers = new Map<string, string>();
       response.headers.forEach((value, key) => headers.set(key, value));
       let data: unknown;
@@ -69,11 +86,7 @@ export class RelaisClient4 extends mm.Client4 {
         const type = response.headers.get('content-type') ?? '';
         data = type.startsWith('application/json') ? await response.json() : await response.text();
       } catch (err) {
-        if (response.ok) throw new MattermostTransportError('Mattermost sent an unreadable answer', { cause: err });
-      }
-      if (!response.ok) {
-        const id = data && typeof data === 'object' ? (data as { id?: unknown }).id : undefined;
-        throw new MattermostHttpError(response.status, typeof id === 'string' ? id : undefined, retryAfterMs(response.headers));
+        throw new MattermostTransportError('Mattermost sent an unreadable answer', { cause: err });
       }
       return { response, headers, data };
     };
@@ -84,6 +97,19 @@ export class RelaisClient4 extends mm.Client4 {
   /** GET a JSON route by path below `/api/v4` (for routes Client4 has no method for). */
   getJson<T>(path: string): Promise<T> {
     return this.doFetch<T>(`${this.getBaseRoute()}${path}`, { method: 'get' });
+  }
+
+  /**
+   * GET a binary route below `/api/v4` (file downloads) with the bot's token, bounded by the upload
+   * timeout. Throws MattermostHttpError / MattermostTransportError like every other call.
+   */
+  async getBytes(path: string): Promise<{ data: Uint8Array; contentType: string | null }> {
+    const response = await this.send(`${this.getBaseRoute()}${path}`, { method: 'get' }, this.uploadTimeoutMs);
+    try {
+      return { data: new Uint8Array(await response.arrayBuffer()), contentType: response.headers.get('content-type') };
+    } catch (err) {
+      throw new MattermostTransportError('Mattermost download was interrupted', { cause: err });
+    }
   }
 }
 

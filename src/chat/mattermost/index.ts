@@ -1,14 +1,19 @@
 /**
  * The Mattermost implementation of the `ChatPlatform` port: a bot account (personal access token) using
- * REST v4 through `@mattermost/client`'s Client4. See channels.ts, posts.ts and emoji.ts for the rules.
+ * REST v4 through `@mattermost/client`'s Client4 and its WebSocketClient. See channels.ts, posts.ts and
+ * emoji.ts for the customer side, agent-side.ts and listener.ts for the agent side, slash-command.ts for
+ * `/wa`.
  */
 import type { UserProfile } from '@mattermost/types/users';
-import type { ChatChannelRef, ChatPlatform, ChatPostRef } from '../platform.js';
+import type { ChatAgentSide, ChatChannelRef, ChatPlatform, ChatPostRef, SlashCommandCapability } from '../platform.js';
 import type { Logger } from '../../log.js';
+import { AgentSide } from './agent-side.js';
 import { ChannelManager } from './channels.js';
 import { call, httpStatus, RelaisClient4, serverErrorId } from './client.js';
 import { emojiToMattermostName } from './emoji.js';
+import { DEFAULT_LISTENER_SETTINGS, listen as startListener, type ListenerSettings } from './listener.js';
 import { PostService } from './posts.js';
+import { MattermostSlashCommands } from './slash-command.js';
 
 export { emojiToMattermostName, mattermostNameToEmoji } from './emoji.js';
 
@@ -26,7 +31,15 @@ export interface MattermostPlatformOptions {
   uploadTimeoutMs?: number;
   /** How long a checked channel membership is trusted before it is checked again (default 10 min). */
   memberTtlMs?: number;
+  /**
+   * WebSocket tuning (see listener.ts): reconnect backoff `minRetryMs` 1 s → `maxRetryMs` 30 s plus up to
+   * `jitterMs` 1 s, application ping every `pingIntervalMs` 30 s, `handshakeTimeoutMs` 30 s.
+   */
+  websocket?: Partial<ListenerSettings>;
 }
+
+/** What `createMattermostPlatform` returns: the whole port, agent side and slash commands included. */
+export type MattermostPlatform = ChatPlatform & ChatAgentSide & { readonly slashCommands: SlashCommandCapability };
 
 // Refs are Mattermost ids; only this adapter mints and reads them.
 const channelRef = (id: string): ChatChannelRef => id as ChatChannelRef;
@@ -36,7 +49,7 @@ const postRef = (id: string): ChatPostRef => id as ChatPostRef;
  * Creates the adapter. No I/O until the first call; `connect()` checks the token early. Every method
  * throws `RelaisError` (retryable for network errors, timeouts, 5xx and 429) except `checkReady`.
  */
-export function createMattermostPlatform(opts: MattermostPlatformOptions): ChatPlatform {
+export function createMattermostPlatform(opts: MattermostPlatformOptions): MattermostPlatform {
   const api = new RelaisClient4(
     opts.url,
     opts.token,
@@ -60,6 +73,10 @@ export function createMattermostPlatform(opts: MattermostPlatformOptions): ChatP
 
   const channels = new ChannelManager({ api, logger, botUserId, memberTtlMs: opts.memberTtlMs ?? 600_000 });
   const posts = new PostService({ api, logger, botUserId });
+  const agent = new AgentSide({ api, logger, botUserId, posts });
+  const slashCommands = new MattermostSlashCommands({ api, logger, botUserId, ensureTeam: (team) => channels.ensureTeam(team) });
+  const listening = new Set<() => Promise<void>>();
+  let closed = false;
 
   return {
     kind: 'mattermost',
@@ -122,8 +139,35 @@ export function createMattermostPlatform(opts: MattermostPlatformOptions): ChatP
       return true;
     },
 
+    async listen(handlers) {
+      // Resolve the bot early so the first events map without waiting; a failure here is retried lazily.
+      await botUserId().catch((err: unknown) => logger.warn({ code: (err as { code?: string }).code }, 'mattermost bot identity not resolved yet'));
+      const stop = await startListener({
+        url: opts.url,
+        token: opts.token,
+        logger,
+        settings: { ...DEFAULT_LISTENER_SETTINGS, ...opts.websocket },
+        toEvent: (msg) => agent.fromWebSocket(msg),
+      }, handlers);
+      const stopOnce = async () => {
+        listening.delete(stopOnce);
+        await stop();
+      };
+      if (closed) await stop(); // close() ran while the first connection was being made
+      else listening.add(stopOnce);
+      return stopOnce;
+    },
+
+    postsSince: (channel, sinceMs) => agent.postsSince(channel, sinceMs),
+    downloadFile: (file) => agent.downloadFile(file),
+    postNotice: (channel, text, rootPost) => agent.postNotice(channel, text, rootPost),
+
+    slashCommands,
+
     async close() {
-      // REST only: nothing to release yet (the WebSocket listener lives elsewhere).
+      // REST needs nothing released; open WebSocket listeners are stopped.
+      closed = true;
+      await Promise.all([...listening].map((stop) => stop()));
     },
   };
 }

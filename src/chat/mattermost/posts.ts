@@ -92,8 +92,12 @@ function completeParts(posts: Post[], botUserId: string, relaisId: string): { pa
 export class PostService {
   constructor(private readonly deps: { api: RelaisClient4; logger: Logger; botUserId: () => Promise<string> }) {}
 
-  /** Posts of `channelId` changed at or after `sinceMs`, whatever their number. */
-  private async postsSince(channelId: string, sinceMs: number): Promise<Post[]> {
+  /**
+   * Posts of `channelId` changed at or after `sinceMs` (deleted ones included, plus the roots of changed
+   * threads), whatever their number: `?since=` first, paging newest-first when the server's 1000-post cap
+   * was reached. Read-only; throws RelaisError.
+   */
+  async postsSince(channelId: string, sinceMs: number): Promise<Post[]> {
     const { api } = this.deps;
     const list: PostList = await call('getPostsSince', () => api.getPostsSince(channelId, sinceMs - 1));
     const posts = Object.values(list.posts);

@@ -1,0 +1,300 @@
+/**
+ * The bot's realtime connection: `@mattermost/client`'s WebSocketClient over `ws`, turned into the port's
+ * `listen()` contract.
+ *
+ * - Authentication: the token goes in the `Authorization: Bearer` header of every upgrade, so the server
+ *   knows the session at upgrade time and can resume a dropped connection (`connection_id` +
+ *   `sequence_number`, replaying what was missed). The client also sends the `authentication_challenge`,
+ *   which the server ignores on a socket the header already authenticated; it authenticates through
+ *   proxies that strip the header (then every reconnection is a new connection, and catch-up covers it).
+ * - Reconnection: the client's own loop, tuned: `minRetryMs` (default 1 s) after the first failure,
+ *   then `minRetryMs × failures²` capped at `maxRetryMs` (default 30 s), plus up to `jitterMs` (default
+ *   1 s) of random jitter; a connection that answers nothing to an application ping within
+ *   `pingIntervalMs` (30 s) is dropped and retried. In 11.9 `maxWebSocketFails` only decides when the
+ *   backoff starts (we set 0: from the first failure); the client retries without end. A watchdog
+ *   re-initialises the client should it ever be left without a socket and without a retry timer.
+ * - A connection counts as established at its first frame that is an event (`hello` or a replayed one)
+ *   or an `OK` reply (the challenge's or the first ping's): an unauthenticated socket never is.
+ * - Event timing: one queue, drained one task at a time. On every established connection the task
+ *   `onConnected({reconnect})` is queued before any event of that connection, so that connection's
+ *   live events wait (buffered, in order) until it has resolved; each `onEvent` is awaited before the
+ *   next event is mapped. Rejections are logged and the queue goes on.
+ * - Stopping closes the socket, cancels any retry, drops queued events and waits for the handler under
+ *   way (unless called from inside a handler); nothing is delivered afterwards.
+ *
+ * Message text is never logged; the socket's error events reach the client's console output reduced to
+ * their message (no request headers, so no token).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import mm from '@mattermost/client';
+import type { WebSocketMessage } from '@mattermost/client';
+import WebSocket from 'ws';
+import type { AgentEvent, ChatListenHandlers } from '../platform.js';
+import { isRetryable, errorCode } from '../../core/errors.js';
+import type { Logger } from '../../log.js';
+import { ensureWebSocketGlobals } from './ws-globals.js';
+
+export interface ListenerSettings {
+  minRetryMs: number;
+  maxRetryMs: number;
+  jitterMs: number;
+  pingIntervalMs: number;
+  handshakeTimeoutMs: number;
+}
+
+export const DEFAULT_LISTENER_SETTINGS: ListenerSettings = {
+  minRetryMs: 1000,
+  maxRetryMs: 30_000,
+  jitterMs: 1000,
+  pingIntervalMs: 30_000,
+  handshakeTimeoutMs: 30_000,
+};
+
+export interface ListenerDeps {
+  /** Server base URL (`https://chat.example.com`). */
+  url: string;
+  token: string;
+  logger: Logger;
+  settings: ListenerSettings;
+  /** The port's event for a WebSocket event, or null to ignore it. May do REST I/O; throws RelaisError. */
+  toEvent(msg: WebSocketMessage): Promise<AgentEvent | null>;
+}
+
+/** `http(s)://host/base` → `ws(s)://host/base/api/v4/websocket`. */
+export function webSocketUrl(base: string): string {
+  const u = new URL(base.replace(/\/+$/, '') + '/api/v4/websocket');
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return u.toString();
+}
+
+interface SocketHooks {
+  established(): void;
+  closed(wasEstablished: boolean, code: number): void;
+}
+
+/**
+ * What WebSocketClient sees as its `WebSocket`: a `ws` socket with the bot's header, whose events are
+ * forwarded in the DOM shape the client expects. It notices the first meaningful frame (see above),
+ * never throws from its constructor (a bad URL becomes an asynchronous close, so the client retries),
+ * and can be detached: silenced and terminated without the client hearing about it.
+ */
+class BotSocket {
+  onopen: (() => void) | null = null;
+  onclose: ((ev: { code: number; reason: string; wasClean: boolean }) => void) | null = null;
+  onerror: ((ev: { type: string; message: string }) => void) | null = null;
+  onmessage: ((ev: { data: string }) => void) | null = null;
+  private readonly ws: WebSocket | null = null;
+  private established = false;
+  private detached = false;
+
+  constructor(url: string, token: string, handshakeTimeout: number, private readonly hooks: SocketHooks) {
+    try {
+      this.ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}`, 'User-Agent': 'relais' }, handshakeTimeout });
+    } catch {
+      setImmediate(() => this.closed(1006, 'invalid WebSocket URL'));
+      return;
+    }
+    const ws = this.ws;
+    ws.on('open', () => {
+      if (!this.detached) this.onopen?.();
+    });
+    ws.on('message', (raw: WebSocket.RawData) => {
+      if (this.detached) return;
+      const data = Buffer.isBuffer(raw) ? raw.toString('utf8') : Array.isArray(raw) ? Buffer.concat(raw).toString('utf8') : Buffer.from(raw).toString('utf8');
+      if (!this.established && meaningful(data)) {
+        this.established = true;
+        this.hooks.established();
+      }
+      this.onmessage?.({ data });
+    });
+    ws.on('error', (err: Error) => {
+      if (!this.detached) this.onerror?.({ type: 'error', message: err.message });
+    });
+    ws.on('close', (code: number, reason: Buffer) => this.closed(code, reason.toString('utf8')));
+  }
+
+  get readyState(): number {
+    return this.ws?.readyState ?? WebSocket.CLOSED;
+  }
+
+  send(data: string): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(data);
+  }
+
+  close(): void {
+    this.ws?.close();
+  }
+
+  /** Stops forwarding anything and drops the connection (used when listening stops). */
+  detach(): void {
+    this.detached = true;
+    this.ws?.terminate();
+  }
+
+  private closed(code: number, reason: string): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.hooks.closed(this.established, code);
+    this.onclose?.({ code, reason, wasClean: code === 1000 });
+  }
+}
+
+function meaningful(data: string): boolean {
+  try {
+    const msg = JSON.parse(data) as { event?: unknown; status?: unknown };
+    return typeof msg.event === 'string' || msg.status === 'OK';
+  } catch {
+    return false;
+  }
+}
+
+type Task = { kind: 'connected'; reconnect: boolean } | { kind: 'event'; msg: WebSocketMessage };
+
+const RELEVANT = new Set(['posted', 'reaction_added', 'reaction_removed']);
+
+/** How often and how long mapping an event is retried when its REST look-ups fail transiently. */
+const MAP_RETRY_DELAYS_MS = [250, 1000];
+
+/** See `ChatAgentSide.listen`. Resolves once the first connection is established or has failed once. */
+export function listen(deps: ListenerDeps, handlers: ChatListenHandlers): Promise<() => Promise<void>> {
+  ensureWebSocketGlobals();
+  const { logger, settings } = deps;
+  const url = webSocketUrl(deps.url);
+  const sockets = new Set<BotSocket>();
+  const queue: Task[] = [];
+  // Set while a handler runs, so a stop() called from inside a handler does not wait for itself.
+  const insideHandler = new AsyncLocalStorage<boolean>();
+  let stopped = false;
+  let everEstablished = false;
+  let failures = 0;
+  let draining = false;
+  let idle: Promise<void> = Promise.resolve();
+  let settleFirst: () => void = () => undefined;
+  const first = new Promise<void>((resolve) => {
+    settleFirst = resolve;
+  });
+
+  const enqueue = (task: Task): void => {
+    if (stopped) return;
+    queue.push(task);
+    if (!draining) {
+      draining = true;
+      idle = drain();
+    }
+  };
+
+  const drain = async (): Promise<void> => {
+    try {
+      while (!stopped && queue.length > 0) {
+        const task = queue.shift() as Task;
+        await insideHandler.run(true, () => run(task));
+      }
+    } finally {
+      draining = false;
+    }
+  };
+
+  const run = async (task: Task): Promise<void> => {
+    if (task.kind === 'connected') {
+      try {
+        await handlers.onConnected({ reconnect: task.reconnect });
+      } catch (err) {
+        logger.warn({ code: errorCode(err), err: { message: (err as Error).message } }, 'mattermost onConnected handler failed');
+      }
+      return;
+    }
+    const event = await mapEvent(task.msg);
+    if (!event || stopped) return;
+    try {
+      await handlers.onEvent(event);
+    } catch (err) {
+      logger.warn({ code: errorCode(err), kind: event.kind }, 'agent event handler failed; the event is caught up later');
+    }
+  };
+
+  const mapEvent = async (msg: WebSocketMessage): Promise<AgentEvent | null> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await deps.toEvent(msg);
+      } catch (err) {
+        const delay = MAP_RETRY_DELAYS_MS[attempt];
+        if (delay === undefined || !isRetryable(err) || stopped) {
+          logger.warn({ code: errorCode(err), event: msg.event }, 'mattermost event could not be read; it is caught up at the next connection');
+          return null;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  };
+
+  const hooks: SocketHooks = {
+    established() {
+      if (stopped) return;
+      const reconnect = everEstablished;
+      everEstablished = true;
+      failures = 0;
+      logger.info({ reconnect }, 'mattermost websocket connected');
+      enqueue({ kind: 'connected', reconnect });
+      settleFirst();
+    },
+    closed(wasEstablished, code) {
+      if (stopped) return;
+      if (wasEstablished) {
+        logger.warn({ code }, 'mattermost websocket closed; reconnecting');
+      } else {
+        failures++;
+        if (failures === 1 || failures % 10 === 0) {
+          logger.warn({ code, attempts: failures }, 'mattermost websocket connection failed; retrying with backoff');
+        }
+      }
+      settleFirst();
+    },
+  };
+
+  const client = new mm.WebSocketClient({
+    maxWebSocketFails: 0,
+    minWebSocketRetryTime: settings.minRetryMs,
+    maxWebSocketRetryTime: settings.maxRetryMs,
+    reconnectJitterRange: settings.jitterMs,
+    clientPingInterval: settings.pingIntervalMs,
+    newWebSocketFn: (socketUrl: string) => {
+      const socket: BotSocket = new BotSocket(socketUrl, deps.token, settings.handshakeTimeoutMs, {
+        established: hooks.established,
+        closed: (wasEstablished, code) => {
+          sockets.delete(socket);
+          hooks.closed(wasEstablished, code);
+        },
+      });
+      sockets.add(socket);
+      return socket as unknown as globalThis.WebSocket;
+    },
+  });
+  client.addMessageListener((msg) => {
+    if (RELEVANT.has(msg.event)) enqueue({ kind: 'event', msg });
+  });
+  // Also what makes the client adopt a new connection id (and reset its sequence) after a restart.
+  client.addMissedMessageListener(() => logger.info('mattermost websocket events were missed; catching up through REST'));
+  client.initialize(url, deps.token);
+  // The client retries on its own; this only restarts it if it were ever left idle. `initialize` does
+  // nothing while a socket exists or a retry is scheduled.
+  const watchdog = setInterval(() => {
+    if (!stopped) client.initialize(url, deps.token);
+  }, Math.max(settings.maxRetryMs + settings.jitterMs, 1000) * 2);
+  watchdog.unref();
+
+  const stop = async (): Promise<void> => {
+    if (!stopped) {
+      stopped = true;
+      clearInterval(watchdog);
+      client.close();
+      for (const s of sockets) s.detach();
+      sockets.clear();
+      queue.length = 0;
+      settleFirst();
+    }
+    // Wait for the handler under way, unless this is that handler stopping its own listener.
+    if (!insideHandler.getStore()) await idle;
+  };
+
+  return first.then(() => stop);
+}
