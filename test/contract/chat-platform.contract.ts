@@ -6,7 +6,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RelaisError } from '../../src/core/errors.js';
-import type { ChatChannelRef, ChatPlatform, ChatPostRef, CustomerChannelSpec } from '../../src/chat/platform.js';
+import type {
+  AgentEvent, AgentPostEvent, AgentReactionEvent, ChatAgentSide, ChatChannelRef, ChatPlatform, ChatPostRef, CustomerChannelSpec,
+} from '../../src/chat/platform.js';
 
 export interface HarnessChannel {
   ref: ChatChannelRef;
@@ -55,8 +57,12 @@ export interface ContractHarness {
   files(post: ChatPostRef): Promise<HarnessFile[]>;
   /** Reaction names the bot has on a post. */
   botReactions(post: ChatPostRef): Promise<string[]>;
-  /** A post by a human agent (as if typed in the UI). */
-  agentPost(channel: ChatChannelRef, text: string): Promise<ChatPostRef>;
+  /** A post by a human agent, `agents[0]` (as if typed in the UI), optionally in a thread or with files. */
+  agentPost(channel: ChatChannelRef, text: string, opts?: { rootPost?: ChatPostRef; files?: HarnessFile[] }): Promise<ChatPostRef>;
+  /** `agents[0]` puts on (or takes off) a reaction, given as a Unicode emoji. */
+  agentReact(post: ChatPostRef, emoji: string, on: boolean): Promise<void>;
+  /** Cuts every realtime connection abruptly, as a network failure would (the server keeps running). */
+  dropConnections(): void;
 
   /** The next matching request(s) get this HTTP status (and a Retry-After header if given). */
   failNext(op: FaultOp, opts: { status: number; retryAfterSeconds?: number; times?: number }): void;
@@ -86,6 +92,55 @@ async function rejection(p: Promise<unknown>): Promise<RelaisError> {
     return err as RelaisError;
   }
   throw new Error('expected a rejection');
+}
+
+/** The platform with its agent side, which every adapter implements (fails the test otherwise). */
+function agentSide(p: ChatPlatform): ChatPlatform & ChatAgentSide {
+  const a = p as ChatPlatform & Partial<ChatAgentSide>;
+  for (const m of ['listen', 'postsSince', 'downloadFile', 'postNotice'] as const) {
+    if (typeof a[m] !== 'function') throw new Error(`the adapter does not implement ChatAgentSide.${m}`);
+  }
+  return a as ChatPlatform & ChatAgentSide;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` up to `attempts` times, 20 ms apart (bounded; no assertion on elapsed time). */
+async function until(check: () => boolean | Promise<boolean>, what: string, attempts = 500): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    if (await check()) return;
+    await sleep(20);
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+const isPost = (e: AgentEvent): e is AgentPostEvent => e.kind === 'post';
+const isReaction = (e: AgentEvent): e is AgentReactionEvent => e.kind === 'reaction';
+
+/** A listener that records everything, in order, as `log` lines and events. */
+function recorder() {
+  const events: AgentEvent[] = [];
+  const log: string[] = [];
+  const connected: boolean[] = [];
+  return {
+    events,
+    log,
+    connected,
+    posts: () => events.filter(isPost),
+    post: (ref: ChatPostRef) => events.filter(isPost).find((e) => e.post === ref),
+    handlers: (onConnected?: (reconnect: boolean) => Promise<void>) => ({
+      async onEvent(e: AgentEvent) {
+        events.push(e);
+        log.push(`event:${e.kind === 'post' ? e.post : `${e.post}:${e.on ? 'on' : 'off'}`}`);
+      },
+      async onConnected({ reconnect }: { reconnect: boolean }) {
+        log.push(`connected:${reconnect}`);
+        await onConnected?.(reconnect);
+        connected.push(reconnect);
+        log.push(`connected-done:${reconnect}`);
+      },
+    }),
+  };
 }
 
 const png = (): Uint8Array => new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 2, 0, 0, 0, 3, 8, 6, 0, 0, 0, 1, 2, 3]);
@@ -306,6 +361,166 @@ export function runChatPlatformContract(name: string, makeHarness: () => Promise
       expect((await rejection(h.platform.ensureCustomerChannel(spec(h, 'err2')))).retryable).toBe(true);
 
       expect(await post('works-again')).toBeTruthy();
+    });
+
+    describe('agent side', () => {
+      it('delivers live posts with files, threads, and bot and system posts flagged', async () => {
+        const p = agentSide(h.platform);
+        const ch = await p.ensureCustomerChannel(spec(h, 'live1'));
+        const rec = recorder();
+        const stop = await p.listen(rec.handlers());
+        try {
+          await until(() => rec.connected.length === 1, 'the first connection');
+          expect(rec.connected).toEqual([false]);
+          const root = await h.agentPost(ch, 'Olá, here is the photo', { files: [{ name: 'photo.png', mimeType: 'image/png', data: png() }] });
+          const reply = await h.agentPost(ch, 'and a reply', { rootPost: root });
+          const botPost = await p.postMessage(ch, { relaisId: 'live-bot-1', text: 'customer text' });
+          await p.updateCustomerChannel?.(ch, { header: 'a header change is a system post' });
+          const last = await h.agentPost(ch, 'last one');
+          await until(() => rec.post(last) !== undefined, 'the last post');
+
+          const r = rec.post(root);
+          expect(r).toMatchObject({ kind: 'post', channel: ch, text: 'Olá, here is the photo', authorName: h.agents[0], fromBot: false, system: false });
+          expect(r?.rootPost).toBeUndefined();
+          expect(r?.files).toEqual([{ id: expect.any(String), name: 'photo.png', mimeType: 'image/png', size: png().byteLength }]);
+          expect(rec.post(reply)).toMatchObject({ rootPost: root, authorId: r?.authorId, files: [] });
+          expect(rec.post(botPost)).toMatchObject({ fromBot: true, system: false, text: 'customer text' });
+          expect(rec.posts().some((e) => e.channel === ch && e.system)).toBe(true);
+          const order = rec.posts().map((e) => e.post).filter((id) => [root, reply, botPost, last].includes(id));
+          expect(order).toEqual([root, reply, botPost, last]);
+          const times = rec.posts().filter((e) => e.channel === ch).map((e) => e.createdAt);
+          expect([...times].sort((a, b) => a - b)).toEqual(times);
+        } finally {
+          await stop();
+        }
+      });
+
+      it('delivers reactions put on and taken off, with the Unicode emoji', async () => {
+        const p = agentSide(h.platform);
+        const ch = await p.ensureCustomerChannel(spec(h, 'react2'));
+        const rec = recorder();
+        const stop = await p.listen(rec.handlers());
+        try {
+          await until(() => rec.connected.length === 1, 'the first connection');
+          const post = await h.agentPost(ch, 'react to me');
+          await h.agentReact(post, '👍', true);
+          await h.agentReact(post, '👍', false);
+          expect(await p.setReaction(post, '❤️', true)).toBe(true);
+          await until(() => rec.events.filter(isReaction).length >= 3, 'three reaction events');
+          const [added, removed, mine] = rec.events.filter(isReaction);
+          const author = rec.post(post)?.authorId;
+          expect(added).toMatchObject({ kind: 'reaction', post, channel: ch, authorId: author, emoji: '👍', on: true, fromBot: false });
+          expect(removed).toMatchObject({ kind: 'reaction', post, channel: ch, authorId: author, emoji: '👍', on: false, fromBot: false });
+          expect(added?.emojiName).toBe(removed?.emojiName);
+          expect(added?.emojiName).toMatch(/\S/);
+          expect(added?.at).toBeGreaterThan(0);
+          expect(removed?.at).toBeGreaterThanOrEqual(added?.at ?? Infinity);
+          expect(mine).toMatchObject({ post, emoji: '❤️', on: true, fromBot: true });
+        } finally {
+          await stop();
+        }
+      });
+
+      it('lists with postsSince what was posted while nobody listened, oldest first, shaped like live events', async () => {
+        const p = agentSide(h.platform);
+        const ch = await p.ensureCustomerChannel(spec(h, 'since1'));
+        const first = await h.agentPost(ch, 'before the cursor');
+        const cursor = (await p.postsSince(ch, 0)).find((e) => e.post === first)?.createdAt ?? NaN;
+        expect(cursor).toBeGreaterThan(0);
+        const a = await h.agentPost(ch, 'while away 1', { files: [{ name: 'scan.pdf', mimeType: 'application/pdf', data: new TextEncoder().encode('%PDF-1.4\n') }] });
+        const b = await h.agentPost(ch, 'while away 2', { rootPost: a });
+        const c = await p.postMessage(ch, { relaisId: 'since-bot', text: 'bot post' });
+        const caught = await p.postsSince(ch, cursor);
+        expect(caught.map((e) => e.post)).toEqual([a, b, c]);
+        expect(caught[0]).toMatchObject({ kind: 'post', channel: ch, text: 'while away 1', authorName: h.agents[0], fromBot: false, system: false });
+        expect(caught[0]?.files.map((f) => f.name)).toEqual(['scan.pdf']);
+        expect(caught[1]?.rootPost).toBe(a);
+        expect(caught[2]?.fromBot).toBe(true);
+        expect(await p.postsSince(ch, caught[2]?.createdAt ?? 0)).toEqual([]);
+
+        // The same posts seen live give identical events, so the core can de-duplicate by post id.
+        const rec = recorder();
+        const stop = await p.listen(rec.handlers());
+        try {
+          await until(() => rec.connected.length === 1, 'the first connection');
+          const d = await h.agentPost(ch, 'live and caught up', { rootPost: a, files: [{ name: 'photo.png', mimeType: 'image/png', data: png() }] });
+          await until(() => rec.post(d) !== undefined, 'the live post');
+          const again = (await p.postsSince(ch, cursor)).find((e) => e.post === d);
+          expect(again).toEqual(rec.post(d));
+        } finally {
+          await stop();
+        }
+      });
+
+      it('calls onConnected before delivering that connection\'s events, and again after a reconnection', async () => {
+        const p = agentSide(h.platform);
+        const ch = await p.ensureCustomerChannel(spec(h, 'recon1'));
+        let cursor = 0;
+        const caughtUp: AgentPostEvent[][] = [];
+        const duringFirst: ChatPostRef[] = [];
+        const rec = recorder();
+        const stop = await p.listen(rec.handlers(async (reconnect) => {
+          if (!reconnect) {
+            // Posted while the connection is up but onConnected has not returned: must wait for it.
+            duringFirst.push(await h.agentPost(ch, 'posted during the first catch-up'));
+            await sleep(100);
+          } else {
+            caughtUp.push(await p.postsSince(ch, cursor));
+            await sleep(100);
+          }
+        }));
+        try {
+          await until(() => rec.post(duringFirst[0] as ChatPostRef) !== undefined, 'the post made during onConnected');
+          expect(rec.log.indexOf(`event:${duringFirst[0]}`)).toBeGreaterThan(rec.log.indexOf('connected-done:false'));
+          cursor = rec.post(duringFirst[0] as ChatPostRef)?.createdAt ?? NaN;
+
+          h.dropConnections();
+          const away = await h.agentPost(ch, 'posted while disconnected');
+          await until(() => rec.connected.length === 2, 'the reconnection');
+          expect(rec.connected).toEqual([false, true]);
+          expect(caughtUp[0]?.map((e) => e.post)).toContain(away);
+          // If the platform also replays it live, that comes after onConnected returned.
+          const live = rec.log.indexOf(`event:${away}`);
+          if (live >= 0) expect(live).toBeGreaterThan(rec.log.indexOf('connected-done:true'));
+
+          const after = await h.agentPost(ch, 'after the reconnection');
+          await until(() => rec.post(after) !== undefined, 'a live post after the reconnection');
+        } finally {
+          await stop();
+        }
+      });
+
+      it('downloads an attached file with the bot\'s credentials', async () => {
+        const p = agentSide(h.platform);
+        const ch = await p.ensureCustomerChannel(spec(h, 'dl1'));
+        const pdf = new TextEncoder().encode('%PDF-1.4\n% relais download\n');
+        const post = await h.agentPost(ch, 'the invoice', { files: [{ name: 'Fatura março.pdf', mimeType: 'application/pdf', data: pdf }] });
+        const [event] = (await p.postsSince(ch, 0)).filter((e) => e.post === post);
+        const ref = event?.files[0];
+        expect(ref).toBeDefined();
+        const file = await p.downloadFile(ref as NonNullable<typeof ref>);
+        expect(file.name).toBe('Fatura março.pdf');
+        expect(file.mimeType).toBe('application/pdf');
+        expect(file.data).toEqual(pdf);
+      });
+
+      it('posts notices as the bot, threaded under the root of the given post', async () => {
+        const p = agentSide(h.platform);
+        const ch = await p.ensureCustomerChannel(spec(h, 'notice1'));
+        const root = await h.agentPost(ch, 'agent root');
+        const reply = await h.agentPost(ch, 'agent reply', { rootPost: root });
+        const underReply = await p.postNotice(ch, ':x: not delivered', reply);
+        const underRoot = await p.postNotice(ch, ':x: window closed', root);
+        const plain = await p.postNotice(ch, 'unthreaded notice');
+        expect(await p.threadRootOf(underReply)).toBe(root);
+        expect(await p.threadRootOf(underRoot)).toBe(root);
+        expect(await p.threadRootOf(plain)).toBe(plain);
+        const posts = await h.posts(ch);
+        const notice = posts.find((x) => x.ref === underReply);
+        expect(notice).toMatchObject({ text: ':x: not delivered', authorIsBot: true, rootRef: root });
+        const events = await p.postsSince(ch, 0);
+        expect(events.find((e) => e.post === underReply)?.fromBot).toBe(true);
+      });
     });
 
     it('reports readiness without throwing', async () => {

@@ -1,139 +1,31 @@
 /**
  * The ChatPlatform contract against the Mattermost fake (real Client4 over real HTTP), plus the
- * Mattermost-specific behaviours the neutral contract cannot express.
- *
- * Harness: a fresh fake per test; a bot account that is team admin of the team (as the setup guide asks:
- * unarchiving a channel needs `manage_team`); two agents; the fake's inspectors and faults translated
- * into the port's terms.
+ * Mattermost-specific behaviours the neutral contract cannot express. The harness is in
+ * mattermost-harness.ts; the agent side's Mattermost specifics are in mattermost-agent.test.ts.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import mm from '@mattermost/client';
-import type { ChatChannelRef, ChatPlatform, ChatPostRef } from '../../src/chat/platform.js';
 import { createMattermostPlatform } from '../../src/chat/mattermost/index.js';
 import { retryAfterMs } from '../../src/chat/mattermost/client.js';
 import { emojiToMattermostName, mattermostNameToEmoji } from '../../src/chat/mattermost/emoji.js';
 import { planParts, splitText, uploadName } from '../../src/chat/mattermost/posts.js';
 import { RelaisError } from '../../src/core/errors.js';
-import { DEFAULT_SHARED_DIR, startMattermostFake, type MattermostFake } from '../fakes/mattermost/index.js';
+import { DEFAULT_SHARED_DIR, startMattermostFake } from '../fakes/mattermost/index.js';
 import { loadSystemEmojiNames } from '../fakes/mattermost/emoji-names.js';
-import { runChatPlatformContract, type ContractHarness, type FaultOp } from './chat-platform.contract.js';
-
-const PATTERNS: Record<FaultOp, RegExp> = {
-  post: /^POST \/api\/v4\/posts$/,
-  channelLookup: /^GET \/api\/v4\/teams\/[^/]+\/channels\/name\/[^/]+$/,
-  channelCreate: /^POST \/api\/v4\/channels$/,
-  any: /^/,
-};
-
-interface MattermostHarness extends ContractHarness {
-  fake: MattermostFake;
-  botToken: string;
-  makePlatform(opts?: { requestTimeoutMs?: number; team?: string; memberTtlMs?: number }): ChatPlatform;
-}
-
-async function makeMattermostHarness(): Promise<MattermostHarness> {
-  const fake = await startMattermostFake();
-  const { user: bot, token } = fake.addUser({ username: 'relais-bot', isBot: true });
-  fake.addUser({ username: 'alice' });
-  fake.addUser({ username: 'bruno' });
-  fake.addTeam('support', { open: true });
-  fake.addToTeam('support', 'alice', { admin: true });
-  fake.addToTeam('support', 'bruno');
-  fake.addToTeam('support', 'relais-bot', { admin: true });
-  const logger = pino({ level: 'silent' });
-  const makePlatform = (opts: { requestTimeoutMs?: number; team?: string; memberTtlMs?: number } = {}): ChatPlatform =>
-    createMattermostPlatform({ url: fake.url, token, logger, ...opts });
-  const platform = makePlatform();
-
-  const channelByRef = (ref: ChatChannelRef) => {
-    const c = fake.channels().find((x) => x.id === ref);
-    if (!c) throw new Error(`no channel ${ref}`);
-    return c;
-  };
-
-  return {
-    fake,
-    botToken: token,
-    makePlatform,
-    platform,
-    secondPlatform: () => makePlatform(),
-    team: 'support',
-    agents: ['alice', 'bruno'],
-    unknownAgent: 'nobody-here',
-
-    async channels(key) {
-      return fake.channels()
-        .filter((c) => c.name === `wa-${key}`)
-        .map((c) => ({
-          ref: c.id as ChatChannelRef,
-          name: c.name,
-          displayName: c.display_name,
-          header: c.header,
-          private: c.type === 'P',
-          archived: c.delete_at !== 0,
-          members: fake.channelMemberNames(c.id),
-        }));
-    },
-    async archive(ref) {
-      fake.archiveChannel(channelByRef(ref).id, 'alice');
-    },
-    async posts(ref) {
-      return fake.posts(ref)
-        .filter((p) => p.type === '' && p.delete_at === 0)
-        .map((p) => ({
-          ref: p.id as ChatPostRef,
-          text: p.message,
-          rootRef: p.root_id ? (p.root_id as ChatPostRef) : undefined,
-          authorIsBot: p.user_id === bot.id && p.props.from_bot === 'true',
-          meta: p.props,
-        }));
-    },
-    async files(postRef) {
-      // Through the real download endpoint, with the bot's token, as an operator tool would.
-      const post = [...fake.files.values()].filter((f) => f.info.post_id === postRef).sort((a, b) => a.info.create_at - b.info.create_at);
-      return Promise.all(post.map(async (f) => {
-        const res = await fetch(`${fake.url}/api/v4/files/${f.info.id}`, { headers: { Authorization: `Bearer ${token}` } });
-        if (!res.ok) throw new Error(`download failed: ${res.status}`);
-        const disposition = res.headers.get('content-disposition') ?? '';
-        const star = /filename\*=UTF-8''([^;]+)/.exec(disposition)?.[1];
-        return {
-          name: star ? decodeURIComponent(star) : f.info.name,
-          mimeType: res.headers.get('content-type') ?? '',
-          data: new Uint8Array(await res.arrayBuffer()),
-        };
-      }));
-    },
-    async botReactions(postRef) {
-      return fake.reactions(postRef).filter((r) => r.user_id === bot.id).map((r) => r.emoji_name);
-    },
-    async agentPost(ref, text) {
-      return fake.agentPost('alice', ref, text).id as ChatPostRef;
-    },
-
-    failNext(op, opts) {
-      fake.failNext(PATTERNS[op], {
-        status: opts.status,
-        times: opts.times,
-        headers: opts.retryAfterSeconds === undefined ? undefined : { 'Retry-After': String(opts.retryAfterSeconds) },
-      });
-    },
-    resetAfterAccept(op) {
-      fake.resetAfterAccept(PATTERNS[op]);
-    },
-
-    protocolViolations: () => fake.specViolations.map((v) => `${v.method} ${v.path}: ${v.problem}`),
-    async close() {
-      await platform.close();
-      await fake.close();
-    },
-  };
-}
+import { runChatPlatformContract } from './chat-platform.contract.js';
+import { makeMattermostHarness, type MattermostHarness } from './mattermost-harness.js';
 
 const probe = await startMattermostFake();
 const specNote = probe.specStatus.validated ? 'requests validated against the OpenAPI spec' : 'SPEC VALIDATION SKIPPED (../shared/specs/mattermost absent)';
 if (!probe.specStatus.validated) console.warn(`[mattermost contract] ${probe.specStatus.detail}`);
 await probe.close();
+
+// WebSocketClient writes every (re)connection to console.log.
+beforeAll(() => {
+  vi.spyOn(console, 'log').mockImplementation(() => undefined);
+});
+afterAll(() => vi.restoreAllMocks());
 
 runChatPlatformContract(`mattermost (${specNote})`, makeMattermostHarness);
 
