@@ -192,7 +192,7 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
       afterPostBeforeCommit: opts.afterPostBeforeCommit,
       notePrefix: '//',
     });
-    await queue.boss.work<{ messageId: string }>(QUEUES.relay, { localConcurrency: config.relayConcurrency, pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
+    await queue.boss.work<{ messageId: string }>(QUEUES.relay, { localConcurrency: config.relayConcurrency, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
       if (!job) return;
       const log = logger.child({ job: job.id, messageId: job.data.messageId });
       try {

@@ -63,7 +63,9 @@ class ByteQueue {
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    this.chunks.push(chunk.slice());
+    // `new Uint8Array(x)` always copies; `Buffer#slice` would return a view and the wipe below
+    // would then zero the caller's buffer (Node streams hand out Buffers).
+    this.chunks.push(new Uint8Array(chunk));
     this.length += chunk.length;
   }
 

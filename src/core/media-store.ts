@@ -47,7 +47,8 @@ export async function storeMedia(
   const plain: Uint8Array[] = [];
   let size = 0;
   const tap = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, ctl) { plain.push(chunk); size += chunk.byteLength; ctl.enqueue(chunk); },
+    // A real copy (Buffer#slice is a view): the plaintext must outlive the stream for the upload.
+    transform(chunk, ctl) { plain.push(new Uint8Array(chunk)); size += chunk.byteLength; ctl.enqueue(chunk); },
   });
   let seq = 0;
   const frames = source.pipeThrough(tap).pipeThrough(encryptMediaStream(dek, { mediaId: id, keyVersion }));

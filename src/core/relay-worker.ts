@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, asc, eq, ne } from 'drizzle-orm';
 import { openFieldText, openJson } from '../archive/envelope.js';
 import type { CustomerKeyStore } from '../archive/customer-keys.js';
 import type { ChatChannelRef, ChatFile, ChatPlatform, ChatPostRef } from '../chat/platform.js';
@@ -37,6 +37,9 @@ export interface RelayDeps {
   /** Internal-note prefix shown in the channel purpose. */
   notePrefix: string;
 }
+
+/** Pending messages of one customer relayed by one job, oldest first. */
+const BACKLOG_BATCH = 100;
 
 /** How long a channel is trusted to exist (not archived) before ensureCustomerChannel runs again. */
 const CHANNEL_RECHECK_MS = 5 * 60_000;
@@ -108,8 +111,29 @@ export function createRelayWorker(deps: RelayDeps) {
     }
   }
 
-  return async function relay(job: { messageId: string }): Promise<'posted' | 'already' | 'reacted'> {
-    const [msg] = await deps.db.select().from(messages).where(eq(messages.id, job.messageId)).limit(1);
+  /**
+   * Relays the job's message after every earlier pending message of the same customer. The queue
+   * runs one job per customer at a time (key_strict_fifo), so draining the backlog here keeps
+   * the conversation in order and spares the later jobs a round of queue latency each: they find
+   * their message already posted.
+   */
+  async function relay(job: { messageId: string }): Promise<'posted' | 'already' | 'reacted'> {
+    const [self] = await deps.db.select({ customerId: messages.customerId }).from(messages).where(eq(messages.id, job.messageId)).limit(1);
+    if (!self) return 'already';
+    const backlog = await deps.db.select({ id: messages.id }).from(messages)
+      .where(and(eq(messages.customerId, self.customerId), eq(messages.direction, 'inbound'), ne(messages.relayState, 'posted')))
+      .orderBy(asc(messages.waTimestamp), asc(messages.receivedAt)).limit(BACKLOG_BATCH);
+    for (const m of backlog) {
+      const r = await relayOne(m.id);
+      if (m.id === job.messageId) return r;
+    }
+    // Already posted, or beyond this batch of a long backlog (later jobs take the rest in order).
+    return relayOne(job.messageId);
+  }
+  return relay;
+
+  async function relayOne(messageId: string): Promise<'posted' | 'already' | 'reacted'> {
+    const [msg] = await deps.db.select().from(messages).where(eq(messages.id, messageId)).limit(1);
     if (!msg) return 'already'; // erased or purged since it was queued
     if (msg.relayState === 'posted') return 'already';
     const [customer] = await deps.db.select().from(customers).where(eq(customers.id, msg.customerId)).limit(1);
@@ -186,7 +210,7 @@ export function createRelayWorker(deps: RelayDeps) {
       }
     }
     return 'posted';
-  };
+  }
 
   async function markPosted(messageId: string, post: ChatPostRef) {
     await deps.db.update(messages)

@@ -73,7 +73,7 @@ export async function startOutbound(w: OutboundWiring) {
       markReadOnReply: config.whatsapp.markRead, listTemplates,
       showIndicator, onTokenInvalid: w.onTokenInvalid, sleep: w.sleep,
     });
-    await queue.boss.work<{ outboxId: string }>(QUEUES.send, { localConcurrency: config.sendConcurrency, pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
+    await queue.boss.work<{ outboxId: string }>(QUEUES.send, { localConcurrency: config.sendConcurrency, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
       if (!job) return;
       try {
         await send(job.data);

@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import { loadConfig } from '../../src/config/load.js';
 import type { ChatPlatform } from '../../src/chat/platform.js';
 import type { MediaSource } from '../../src/core/relay-worker.js';
-import { startRuntime, type Runtime } from '../../src/runtime.js';
+import { startRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
 import { signBody } from '../../src/whatsapp/signature.js';
 import { captureLogger } from './logger.js';
 import { freshDatabase } from './database.js';
@@ -23,6 +23,10 @@ export interface TestRelaisOptions {
   mediaSource?: MediaSource;
   workers?: boolean;
   afterPostBeforeCommit?: (messageId: string) => Promise<void>;
+  /** Compete for the chat listener (default true with workers). */
+  listener?: boolean;
+  whatsapp?: RuntimeOptions['whatsapp'];
+  sleep?: (ms: number) => Promise<void>;
   team?: string;
   agents?: string[];
 }
@@ -68,6 +72,10 @@ export async function startTestRelais(opts: TestRelaisOptions = {}): Promise<Tes
     platform: opts.platform === undefined ? null : opts.platform,
     mediaSource: opts.mediaSource,
     afterPostBeforeCommit: opts.afterPostBeforeCommit,
+    listener: opts.listener,
+    listenerPollMs: 200,
+    whatsapp: opts.whatsapp,
+    sleep: opts.sleep,
     missing: loaded.missing,
   });
   const exec = async (q: string) => {
@@ -77,12 +85,12 @@ export async function startTestRelais(opts: TestRelaisOptions = {}): Promise<Tes
   return {
     runtime,
     logs,
-    postWebhook: (body, o = {}) => {
+    postWebhook: async (body, o = {}) => {
       const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       const sig = o.signature === undefined ? signBody(APP_SECRET, bytes) : o.signature;
       if (sig !== null) headers['x-hub-signature-256'] = sig;
-      return runtime.app.request('/webhooks/whatsapp', { method: 'POST', body: bytes, headers });
+      return runtime.app.request('/webhooks/whatsapp', { method: 'POST', body: Buffer.from(bytes), headers });
     },
     dumpAll: async () => {
       const tables = await exec(`select table_schema, table_name from information_schema.tables where table_schema not in ('pg_catalog','information_schema') and table_type = 'BASE TABLE'`);

@@ -238,3 +238,18 @@ describe('arguments', () => {
     expect(code).toBe('invalid_argument');
   });
 });
+
+describe('caller buffers', () => {
+  it('never wipes the Buffers a caller streams in (Node streams hand out Buffer views)', async () => {
+    const { encryptMediaStream } = await import('../../src/archive/media-stream.js');
+    const { initSodium, randomBytes } = await import('../../src/archive/sodium.js');
+    await initSodium();
+    const input = Buffer.from('hello media bytes that must survive');
+    const copy = Buffer.from(input);
+    const frames: Uint8Array[] = [];
+    const src = new ReadableStream<Uint8Array>({ start(c) { c.enqueue(input); c.close(); } });
+    for await (const f of src.pipeThrough(encryptMediaStream(randomBytes(32), { mediaId: 'm1', keyVersion: 1 })) as unknown as AsyncIterable<Uint8Array>) frames.push(f);
+    expect(frames.length).toBeGreaterThan(1);
+    expect(input.equals(copy)).toBe(true);
+  });
+});
