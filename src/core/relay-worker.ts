@@ -1,4 +1,4 @@
-import { and, asc, eq, ne } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { openFieldText, openJson } from '../archive/envelope.js';
 import type { CustomerKeyStore } from '../archive/customer-keys.js';
 import type { ChatChannelRef, ChatFile, ChatPlatform, ChatPostRef } from '../chat/platform.js';
@@ -121,21 +121,34 @@ export function createRelayWorker(deps: RelayDeps) {
     const [self] = await deps.db.select({ customerId: messages.customerId }).from(messages).where(eq(messages.id, job.messageId)).limit(1);
     if (!self) return 'already';
     const backlog = await deps.db.select({ id: messages.id }).from(messages)
-      .where(and(eq(messages.customerId, self.customerId), eq(messages.direction, 'inbound'), ne(messages.relayState, 'posted')))
-      .orderBy(asc(messages.waTimestamp), asc(messages.receivedAt)).limit(BACKLOG_BATCH);
+      .where(and(eq(messages.customerId, self.customerId), eq(messages.direction, 'inbound'), inArray(messages.relayState, ['pending', 'sending'])))
+      .orderBy(asc(messages.receivedAt), asc(messages.waTimestamp)).limit(BACKLOG_BATCH);
     for (const m of backlog) {
-      const r = await relayOne(m.id);
-      if (m.id === job.messageId) return r;
+      try {
+        const r = await relayOne(m.id);
+        if (m.id === job.messageId) return r;
+      } catch (err) {
+        // A permanent failure of an earlier message is that message's own job's business.
+        if (isRetryable(err) || m.id === job.messageId) {
+          if (!isRetryable(err)) await markFailed(m.id, errorCode(err));
+          throw err;
+        }
+      }
     }
     // Already posted, or beyond this batch of a long backlog (later jobs take the rest in order).
     return relayOne(job.messageId);
   }
   return relay;
 
+  /** Records a permanent failure so the backlog moves on (the job goes to the dead-letter queue). */
+  async function markFailed(messageId: string, code: string) {
+    await deps.db.update(messages).set({ relayState: 'failed', relayError: code }).where(eq(messages.id, messageId));
+  }
+
   async function relayOne(messageId: string): Promise<'posted' | 'already' | 'reacted'> {
     const [msg] = await deps.db.select().from(messages).where(eq(messages.id, messageId)).limit(1);
     if (!msg) return 'already'; // erased or purged since it was queued
-    if (msg.relayState === 'posted') return 'already';
+    if (msg.relayState === 'posted' || msg.relayState === 'failed') return 'already';
     const [customer] = await deps.db.select().from(customers).where(eq(customers.id, msg.customerId)).limit(1);
     if (!customer) return 'already';
     const dek = await deps.keys.get(deps.db, customer.id, msg.keyVersion);

@@ -26,7 +26,7 @@ export async function startWorld(opts: Omit<TestRelaisOptions, 'platform'> & { p
   const team = 'support';
   mm.addTeam(team);
   const bot = mm.addUser({ username: 'relais', isBot: true });
-  mm.addToTeam(team, 'relais');
+  mm.addToTeam(team, 'relais', { admin: true }); // restoring an archived channel needs team admin
   for (const name of ['alice', 'bob', 'carol']) { mm.addUser({ username: name }); mm.addToTeam(team, name); }
   mm.addGroup('support-fr', ['carol']);
   const graph = await startGraphFake();
