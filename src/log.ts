@@ -38,3 +38,14 @@ export function maskPhone(e164Digits: string | undefined | null): string {
   if (d.length <= 4) return '+' + '•'.repeat(d.length);
   return '+' + d.slice(0, 2) + '•'.repeat(Math.max(0, d.length - 4)) + d.slice(-2);
 }
+
+/**
+ * Log fields for a database error without its parameters: drizzle appends the query's bound
+ * values ("params: …") to its messages, and those can be personal data.
+ */
+export function dbErrorFields(err: unknown): { code?: string; message: string } {
+  const e = err as { message?: string; code?: string; cause?: { code?: string; message?: string } };
+  const message = String(e?.message ?? err).split('\nparams:')[0]!.slice(0, 500);
+  const cause = e?.cause?.message ? ` (${String(e.cause.message).split('\n')[0]!.slice(0, 200)})` : '';
+  return { code: e?.code ?? e?.cause?.code, message: message + cause };
+}

@@ -18,7 +18,7 @@ import { runMigrations, schemaReady } from './db/migrate.js';
 import { quarantine as quarantineTable, settings } from './db/schema/index.js';
 import { createApp } from './http/app.js';
 import { chatCommandRoutes } from './http/routes/chat-command.js';
-import type { Logger } from './log.js';
+import { dbErrorFields, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { QUEUES, startQueue, type Queue } from './queue/boss.js';
 import { createSimulator } from './simulator/index.js';
@@ -126,7 +126,7 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
     try {
       await platform.connect();
     } catch (err) {
-      logger.error({ code: errorCode(err), err: { message: (err as Error).message } }, 'chat platform not reachable yet; relay jobs wait and retry');
+      logger.error({ code: errorCode(err), err: dbErrorFields(err) }, 'chat platform not reachable yet; relay jobs wait and retry');
     }
   }
 
@@ -200,7 +200,7 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
       } catch (err) {
         const retryable = isRetryable(err);
         metrics.relayFailures.inc({ code: errorCode(err), retryable: String(retryable) });
-        log.warn({ code: errorCode(err), retryable, err: { message: (err as Error).message } }, 'relay attempt failed');
+        log.warn({ code: errorCode(err), retryable, err: dbErrorFields(err) }, 'relay attempt failed');
         if (retryable) { metrics.retries.inc({ queue: QUEUES.relay }); throw err; }
         // Permanent: park a copy in the dead-letter queue and let the conversation go on.
         await queue.boss.send(QUEUES.relayDead, { ...job.data, code: errorCode(err) });

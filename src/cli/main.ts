@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import { createLogger } from '../log.js';
+import { createLogger, dbErrorFields } from '../log.js';
 import { runCheckConfig } from './check-config.js';
 import { runMigrate } from './migrate.js';
 import { runServe } from './serve.js';
@@ -57,7 +57,7 @@ main(process.argv.slice(2)).then(
   (code) => { if (code !== -1) process.exitCode = code; },
   (err: unknown) => {
     const logger = createLogger({ level: 'error' });
-    logger.fatal({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'relais failed');
+    logger.fatal({ err: dbErrorFields(err) }, 'relais failed');
     process.exitCode = 1;
   },
 );

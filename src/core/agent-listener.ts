@@ -3,7 +3,7 @@ import type { AgentEvent, ChatChannelRef, ChatPlatform } from '../chat/platform.
 import type { Database } from '../db/client.js';
 import { startLeaderLease } from '../db/leader-lease.js';
 import { customers } from '../db/schema/index.js';
-import type { Logger } from '../log.js';
+import { dbErrorFields, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { errorCode } from './errors.js';
 
@@ -40,7 +40,7 @@ export function startAgentListener(deps: ListenerDeps) {
     } catch (err) {
       // Not lost: the cursor did not move, so the next catch-up sees it again.
       deps.metrics.agentEvents.inc({ outcome: 'error' });
-      deps.logger.error({ code: errorCode(err), err: { message: (err as Error).message } }, 'agent event not captured; it will be caught up');
+      deps.logger.error({ code: errorCode(err), err: dbErrorFields(err) }, 'agent event not captured; it will be caught up');
     }
   };
 

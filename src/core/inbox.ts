@@ -70,7 +70,7 @@ export async function persistWebhook(tx: Db, deps: InboxDeps, parsed: ParsedWebh
     }).onConflictDoNothing({ target: messages.wamidBidx }).returning({ id: messages.id });
     if (inserted.length === 0) { result.duplicates.push({ type }); continue; }
     await tx.update(customers)
-      .set({ lastInboundAt: sql`greatest(${customers.lastInboundAt}, ${new Date(m.timestamp * 1000)})`, updatedAt: new Date() })
+      .set({ lastInboundAt: sql`greatest(${customers.lastInboundAt}, ${new Date(m.timestamp * 1000).toISOString()}::timestamptz)`, updatedAt: new Date() })
       .where(eq(customers.id, customer.id));
     await deps.enqueueRelay(tx, { messageId, customerId: customer.id });
     result.stored.push({ messageId, type });

@@ -1,5 +1,5 @@
 import type { Database } from './client.js';
-import type { Logger } from '../log.js';
+import { dbErrorFields, type Logger } from '../log.js';
 
 /**
  * Leader election with a PostgreSQL session advisory lock: the replica whose dedicated session
@@ -45,7 +45,7 @@ export function startLeaderLease(
         await set(Boolean(row?.ok));
       }
     } catch (err) {
-      opts.logger.warn({ err: { message: (err as Error).message } }, 'leader lease check failed');
+      opts.logger.warn({ err: dbErrorFields(err) }, 'leader lease check failed');
       try { reserved?.release(); } catch { /* already gone */ }
       reserved = undefined;
       await set(false);

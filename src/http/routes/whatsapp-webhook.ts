@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { Logger } from '../../log.js';
+import { dbErrorFields, type Logger } from '../../log.js';
 import type { Metrics } from '../../metrics.js';
 import type { ParsedWebhook } from '../../core/messages.js';
 
@@ -88,7 +88,7 @@ export function whatsappWebhookRoutes(deps: WebhookDeps) {
       return c.json({ ok: true }, 200);
     } catch (err) {
       deps.metrics.webhooksRejected.inc({ reason: 'database_unavailable' });
-      deps.logger.error({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'webhook not stored: database unavailable; answering 503 so Meta retries');
+      deps.logger.error({ err: dbErrorFields(err) }, 'webhook not stored: database unavailable; answering 503 so Meta retries');
       return c.json({ error: { code: 'database_unavailable', message: 'Not stored; retry later' } }, 503);
     }
   });
