@@ -72,8 +72,19 @@ export async function loadConfig(
   const warnings: string[] = [];
   // Empty strings in env mean "unset" (Helm and compose render empty values).
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsedEnv = envSchema.safeParse(cleaned);
-  if (!parsedEnv.success) problems.push(...zodProblems('', parsedEnv.error));
+  // Field by field, so one bad value does not hide the problems the others would reveal.
+  const values: Record<string, unknown> = {};
+  let envValid = true;
+  for (const [key, schema] of Object.entries(envSchema.shape)) {
+    const r = (schema as z.ZodType).safeParse(cleaned[key]);
+    if (r.success) values[key] = r.data;
+    else {
+      envValid = false;
+      problems.push(...zodProblems(`${key}: `, r.error));
+      values[key] = (schema as z.ZodType).safeParse(undefined).data;
+    }
+  }
+  const e = values as EnvConfig;
 
   let file: FileConfig = {};
   if (cleaned.RELAIS_CONFIG) {
@@ -86,8 +97,6 @@ export async function loadConfig(
       problems.push(`RELAIS_CONFIG: cannot read ${cleaned.RELAIS_CONFIG} (${(err as Error).message.split('\n')[0]}); fix the path or unset RELAIS_CONFIG`);
     }
   }
-  if (!parsedEnv.success) return { problems, missing, warnings };
-  const e = parsedEnv.data;
   const envName: 'development' | 'production' = e.RELAIS_ENV ?? (e.NODE_ENV === 'production' ? 'production' : 'development');
   const production = envName === 'production';
 
@@ -145,7 +154,7 @@ export async function loadConfig(
     warnings.push('DATABASE_URL is not set: production is running on the embedded PGlite database (one replica only, no external backups). Use PostgreSQL 15+');
   }
 
-  if (problems.length > 0) return { problems, missing, warnings };
+  if (problems.length > 0 || !envValid) return { problems, missing, warnings };
   const config: RelaisConfig = {
     env: envName,
     port: e.PORT,
