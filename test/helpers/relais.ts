@@ -29,6 +29,8 @@ export interface TestRelaisOptions {
   sleep?: (ms: number) => Promise<void>;
   team?: string;
   agents?: string[];
+  /** Keep the embedded database on disk so `restart()` finds the same data (PGlite only). */
+  persistent?: boolean;
 }
 
 export interface TestRelais {
@@ -39,6 +41,13 @@ export interface TestRelais {
   /** Every row of every table (public and the job queue's schema) as text, for leak checks. */
   dumpAll(): Promise<string>;
   count(table: string, where?: string): Promise<number>;
+  /** Runs SQL and returns the rows (tests only). */
+  query(q: string): Promise<Record<string, unknown>[]>;
+  /** Stops the runtime (the database survives) and starts a new one on the same data. */
+  restart(): Promise<void>;
+  /** Stops the runtime only; `start()` brings a new one up on the same data. */
+  stopRuntime(): Promise<void>;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -64,10 +73,10 @@ export async function startTestRelais(opts: TestRelaisOptions = {}): Promise<Tes
   const loaded = await loadConfig(env);
   if (!loaded.config) throw new Error(`test config invalid: ${loaded.problems.join('; ')}`);
   const logs = captureLogger();
-  const runtime = await startRuntime(loaded.config, {
+  const launch = () => startRuntime(loaded.config!, {
     logger: logs.logger,
     listen: false,
-    inMemoryDb: true,
+    inMemoryDb: !opts.persistent,
     workers: opts.workers ?? true,
     platform: opts.platform === undefined ? null : opts.platform,
     mediaSource: opts.mediaSource,
@@ -78,12 +87,13 @@ export async function startTestRelais(opts: TestRelaisOptions = {}): Promise<Tes
     sleep: opts.sleep,
     missing: loaded.missing,
   });
+  let runtime = await launch();
   const exec = async (q: string) => {
     const r = await runtime.database.db.execute(sql.raw(q));
     return (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as Record<string, unknown>[];
   };
-  return {
-    runtime,
+  const handle: TestRelais = {
+    get runtime() { return runtime; },
     logs,
     postWebhook: async (body, o = {}) => {
       const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
@@ -102,12 +112,17 @@ export async function startTestRelais(opts: TestRelaisOptions = {}): Promise<Tes
       return parts.join('\n');
     },
     count: async (table, where) => Number((await exec(`select count(*)::int as n from ${table}${where ? ` where ${where}` : ''}`))[0]!.n),
+    query: exec,
+    stopRuntime: async () => { await runtime.stop(); },
+    start: async () => { runtime = await launch(); },
+    restart: async () => { await runtime.stop(); runtime = await launch(); },
     stop: async () => {
       await runtime.stop();
       await db.drop();
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return handle;
 }
 
 /** Polls `fn` until it returns a truthy value (bounded by count, not by asserting time). */

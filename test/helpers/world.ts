@@ -16,6 +16,8 @@ export interface World {
   platform: ChatPlatform;
   botToken: string;
   botId: string;
+  agentTokens: Record<string, string>;
+  agentIds: Record<string, string>;
   team: string;
   stop(): Promise<void>;
   /** Starts another Relais replica on the same database (PostgreSQL only) — or a restart after stop. */
@@ -27,7 +29,14 @@ export async function startWorld(opts: Omit<TestRelaisOptions, 'platform'> & { p
   mm.addTeam(team);
   const bot = mm.addUser({ username: 'relais', isBot: true });
   mm.addToTeam(team, 'relais', { admin: true }); // restoring an archived channel needs team admin
-  for (const name of ['alice', 'bob', 'carol']) { mm.addUser({ username: name }); mm.addToTeam(team, name); }
+  const agentTokens: Record<string, string> = {};
+  const agentIds: Record<string, string> = {};
+  for (const name of ['alice', 'bob', 'carol']) {
+    const u = mm.addUser({ username: name });
+    agentTokens[name] = u.token;
+    agentIds[name] = u.user.id;
+    mm.addToTeam(team, name);
+  }
   mm.addGroup('support-fr', ['carol']);
   const graph = await startGraphFake();
   const platformLogs = captureLogger();
@@ -40,7 +49,7 @@ export async function startWorld(opts: Omit<TestRelaisOptions, 'platform'> & { p
     env: { WHATSAPP_API_URL: graph.baseUrl, WHATSAPP_ACCESS_TOKEN: graph.accessToken, ...opts.env },
   });
   return {
-    mm, graph, relais, platform, botToken: bot.token, botId: bot.user.id, team,
+    mm, graph, relais, platform, botToken: bot.token, botId: bot.user.id, team, agentTokens, agentIds,
     stop: async () => {
       await relais.stop();
       await graph.close();

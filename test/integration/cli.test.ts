@@ -42,7 +42,7 @@ describe('relais CLI', () => {
 
   it('migrate applies the schema to the embedded database and is idempotent', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'relais-cli-'));
-    const env = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : { RELAIS_DATA_DIR: dir };
+    const env: Record<string, string> = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : { RELAIS_DATA_DIR: dir };
     const first = await relais(['migrate'], env);
     expect(first.code, first.out).toBe(0);
     expect(first.out).toMatch(/migrations applied/);
