@@ -76,7 +76,8 @@ interface SocketHooks {
  * What WebSocketClient sees as its `WebSocket`: a `ws` socket with the bot's header, whose events are
  * forwarded in the DOM shape the client expects. It notices the first meaningful frame (see above),
  * never throws from its constructor (a bad URL becomes an asynchronous close, so the client retries),
- * and can be detached: silenced and terminated without the client hearing about it.
+ * stops forwarding frames once the client has closed it (the client has moved on to a new socket by
+ * then), and can be detached: silenced and terminated without the client hearing about it.
  */
 class BotSocket {
   onopen: (() => void) | null = null;
@@ -85,6 +86,8 @@ class BotSocket {
   onmessage: ((ev: { data: string }) => void) | null = null;
   private readonly ws: WebSocket | null = null;
   private established = false;
+  /** The client closed it (ping timeout, sequence gap, stop): it no longer wants its frames. */
+  private closing = false;
   private detached = false;
 
   constructor(url: string, token: string, handshakeTimeout: number, private readonly hooks: SocketHooks) {
@@ -96,10 +99,10 @@ class BotSocket {
     }
     const ws = this.ws;
     ws.on('open', () => {
-      if (!this.detached) this.onopen?.();
+      if (!this.detached && !this.closing) this.onopen?.();
     });
     ws.on('message', (raw: WebSocket.RawData) => {
-      if (this.detached) return;
+      if (this.detached || this.closing) return;
       const data = Buffer.isBuffer(raw) ? raw.toString('utf8') : Array.isArray(raw) ? Buffer.concat(raw).toString('utf8') : Buffer.from(raw).toString('utf8');
       if (!this.established && meaningful(data)) {
         this.established = true;
@@ -108,7 +111,7 @@ class BotSocket {
       this.onmessage?.({ data });
     });
     ws.on('error', (err: Error) => {
-      if (!this.detached) this.onerror?.({ type: 'error', message: err.message });
+      if (!this.detached && !this.closing) this.onerror?.({ type: 'error', message: err.message });
     });
     ws.on('close', (code: number, reason: Buffer) => this.closed(code, reason.toString('utf8')));
   }
@@ -122,6 +125,7 @@ class BotSocket {
   }
 
   close(): void {
+    this.closing = true;
     this.ws?.close();
   }
 
