@@ -61,7 +61,7 @@ export interface ChatPlatformCapabilities {
   reactions: boolean;
 }
 
-export interface ChatPlatform extends Partial<ChatAgentSide> {
+export interface ChatPlatform extends ChatAgentSide {
   /** For logs and metrics labels only; core never branches on it. */
   readonly kind: string;
   readonly capabilities: ChatPlatformCapabilities;

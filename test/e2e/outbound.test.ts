@@ -23,7 +23,7 @@ describe.skipIf(!HAVE_FIXTURES)('agent replies: Mattermost → WhatsApp (needs .
   let w: World;
   let channel: string;
   beforeAll(async () => {
-    w = await startWorld({ persistent: true });
+    w = await startWorld({ persistent: true, env: { WHATSAPP_BUSINESS_ACCOUNT_ID: '419561257915477' } });
     channel = await customerWrites(w, 'open');
     await eventually(async () => w.relais.runtime.outbound?.listener?.isLeader(), 'listener elected');
   });
@@ -115,25 +115,29 @@ describe.skipIf(!HAVE_FIXTURES)('agent replies: Mattermost → WhatsApp (needs .
   });
 
   it('with the window closed, does not send and offers the templates', async () => {
-    await w.relais.query(`insert into templates (name, language, status, category, components) values ('order_update', 'en_US', 'APPROVED', 'UTILITY', '[{"type":"BODY","text":"Hello {{1}}, order {{2}} shipped."}]') on conflict do nothing`);
+    // Templates were synced from the Graph API at start (WHATSAPP_BUSINESS_ACCOUNT_ID is set).
+    await eventually(async () => (await w.relais.count('templates')) === 2, 'templates synced');
     await w.relais.query(`update customers set last_inbound_at = now() - interval '25 hours'`);
     const before = sent(w).length;
     const post = w.mm.agentPost('alice', channel, 'too late for free text');
     const notice = await eventually(async () => notices(w, channel).find((p) => p.root_id === post.id), 'window notice');
     expect(notice.message).toMatch(/24 hours/);
-    expect(notice.message).toMatch(/order_update/);
+    expect(notice.message).toMatch(/relais_follow_up/);
     expect(sent(w).slice(before)).toHaveLength(0);
   });
 
-  it('validates template parameters, then sends the template', async () => {
-    const before = sent(w).length;
-    const bad = w.mm.agentPost('alice', channel, '!wa template order_update "Sheena"');
-    const answer = await eventually(async () => notices(w, channel).find((p) => p.root_id === bad.id), 'validation answer');
-    expect(answer.message).toMatch(/body needs 2 parameter\(s\), got 1/);
-    w.mm.agentPost('alice', channel, '!wa template order_update "Sheena Nelson" A-12345');
-    const msg = await eventually(async () => sent(w).slice(before).find((m) => m.type === 'template'), 'template sent');
-    expect(msg.body.template).toMatchObject({ name: 'order_update', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'Sheena Nelson' }, { type: 'text', text: 'A-12345' }] }] });
-    await w.relais.query(`update customers set last_inbound_at = now()`);
+  it('validates template parameters, then sends the template (window still closed)', async () => {
+    try {
+      const before = sent(w).length;
+      const bad = w.mm.agentPost('alice', channel, '!wa template relais_follow_up en_US "Sheena"');
+      const answer = await eventually(async () => notices(w, channel).find((p) => p.root_id === bad.id), 'validation answer');
+      expect(answer.message).toMatch(/body needs 2 parameter\(s\), got 1/);
+      w.mm.agentPost('alice', channel, '!wa template relais_follow_up en_US "Sheena Nelson" "#A-12345"');
+      const msg = await eventually(async () => sent(w).slice(before).find((m) => m.type === 'template'), 'template sent');
+      expect(msg.body.template).toMatchObject({ name: 'relais_follow_up', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'Sheena Nelson' }, { type: 'text', text: '#A-12345' }] }] });
+    } finally {
+      await w.relais.query(`update customers set last_inbound_at = now()`);
+    }
   });
 
   it('relays exactly once what agents posted while the websocket was down', async () => {
