@@ -31,6 +31,8 @@ export interface TestRelaisOptions {
   agents?: string[];
   /** Keep the embedded database on disk so `restart()` finds the same data (PGlite only). */
   persistent?: boolean;
+  /** Another replica of this deployment: same database, master key and config (PostgreSQL only). */
+  replicaOf?: TestRelais;
 }
 
 export interface TestRelais {
@@ -49,11 +51,13 @@ export interface TestRelais {
   stopRuntime(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** The environment this runtime was configured from (a replica reuses it). */
+  env: Record<string, string>;
 }
 
 /** Starts a real Relais runtime on a fresh database (PGlite, or PostgreSQL when DATABASE_URL is set). */
 export async function startTestRelais(opts: TestRelaisOptions = {}): Promise<TestRelais> {
-  const db = await freshDatabase();
+  const db = opts.replicaOf ? { kind: 'postgres' as const, databaseUrl: opts.replicaOf.env.DATABASE_URL, drop: async () => {} } : await freshDatabase();
   const dir = await mkdtemp(path.join(tmpdir(), 'relais-test-'));
   const configPath = path.join(dir, 'relais.config.yaml');
   const team = opts.team ?? 'support';
@@ -69,6 +73,7 @@ export async function startTestRelais(opts: TestRelaisOptions = {}): Promise<Tes
     LOG_LEVEL: 'debug',
     ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
     ...opts.env,
+    ...(opts.replicaOf ? { RELAIS_MASTER_KEY: opts.replicaOf.env.RELAIS_MASTER_KEY!, DATABASE_URL: opts.replicaOf.env.DATABASE_URL! } : {}),
   };
   const loaded = await loadConfig(env);
   if (!loaded.config) throw new Error(`test config invalid: ${loaded.problems.join('; ')}`);
@@ -93,6 +98,7 @@ export async function startTestRelais(opts: TestRelaisOptions = {}): Promise<Tes
     return (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as Record<string, unknown>[];
   };
   const handle: TestRelais = {
+    env,
     get runtime() { return runtime; },
     logs,
     postWebhook: async (body, o = {}) => {
