@@ -24,7 +24,10 @@ export interface CustomerChannelSpec {
   key: string;
   /** Shown to agents: profile name and masked number. Adapters truncate to their own limits. */
   displayName: string;
-  /** Team / workspace the channel belongs to (Mattermost team name). */
+  /**
+   * Team / workspace the channel belongs to (Mattermost team name). Platforms without teams
+   * (Rocket.Chat private groups) may ignore it; platforms that need one refuse an empty value.
+   */
   team: string;
   /** Usernames (and `@group` / role names where the platform has them) to add as members. */
   agents: string[];

@@ -27,8 +27,9 @@ export interface RelaisConfig {
     markRead: boolean;
   };
   chat: {
-    platform: 'mattermost';
+    platform: 'mattermost' | 'rocketchat';
     mattermost?: { url: string; token: string; team?: string; agents: string[] };
+    rocketchat?: { url: string; userId: string; token: string; team?: string; agents: string[] };
   };
   /** The built-in WhatsApp simulator stands in for Meta. */
   simulator: boolean;
@@ -130,16 +131,29 @@ export async function loadConfig(
   }
 
   let mattermost: RelaisConfig['chat']['mattermost'];
-  const mmSet = [e.MATTERMOST_URL, e.MATTERMOST_TOKEN].filter(Boolean).length;
-  if (e.MATTERMOST_URL && e.MATTERMOST_TOKEN) {
-    mattermost = { url: e.MATTERMOST_URL.replace(/\/+$/, ''), token: e.MATTERMOST_TOKEN, team: e.MATTERMOST_TEAM, agents: e.MATTERMOST_AGENTS ?? [] };
+  let rocketchat: RelaisConfig['chat']['rocketchat'];
+  if (e.CHAT_PLATFORM === 'mattermost') {
+    const mmSet = [e.MATTERMOST_URL, e.MATTERMOST_TOKEN].filter(Boolean).length;
+    if (e.MATTERMOST_URL && e.MATTERMOST_TOKEN) {
+      mattermost = { url: e.MATTERMOST_URL.replace(/\/+$/, ''), token: e.MATTERMOST_TOKEN, team: e.MATTERMOST_TEAM, agents: e.MATTERMOST_AGENTS ?? [] };
+    } else {
+      const list = production || mmSet > 0 ? problems : missing;
+      if (!e.MATTERMOST_URL) list.push('MATTERMOST_URL is not set: customer messages are stored and wait in the queue until Relais can post them. Set it to your Mattermost base URL');
+      if (!e.MATTERMOST_TOKEN) list.push('MATTERMOST_TOKEN is not set: create a bot account (System Console › Integrations › Bot Accounts), add it to the team as a team admin, and paste its access token');
+    }
+    if (mattermost && !mattermost.team && numbers.some((n) => !n.team)) {
+      (production ? problems : missing).push('MATTERMOST_TEAM is not set: Relais does not know in which team to open customer channels. Set it to the team\'s URL name (or give every number a team in relais.config.yaml)');
+    }
   } else {
-    const list = production || mmSet > 0 ? problems : missing;
-    if (!e.MATTERMOST_URL) list.push('MATTERMOST_URL is not set: customer messages are stored and wait in the queue until Relais can post them. Set it to your Mattermost base URL');
-    if (!e.MATTERMOST_TOKEN) list.push('MATTERMOST_TOKEN is not set: create a bot account (System Console › Integrations › Bot Accounts), add it to the team, and paste its access token');
-  }
-  if (mattermost && !mattermost.team && numbers.some((n) => !n.team)) {
-    (production ? problems : missing).push('MATTERMOST_TEAM is not set: Relais does not know in which team to open customer channels. Set it to the team\'s URL name (or give every number a team in relais.config.yaml)');
+    const set = [e.ROCKETCHAT_URL, e.ROCKETCHAT_USER_ID, e.ROCKETCHAT_TOKEN].filter(Boolean).length;
+    if (e.ROCKETCHAT_URL && e.ROCKETCHAT_USER_ID && e.ROCKETCHAT_TOKEN) {
+      rocketchat = { url: e.ROCKETCHAT_URL.replace(/\/+$/, ''), userId: e.ROCKETCHAT_USER_ID, token: e.ROCKETCHAT_TOKEN, team: e.ROCKETCHAT_TEAM, agents: e.ROCKETCHAT_AGENTS ?? [] };
+    } else {
+      const list = production || set > 0 ? problems : missing;
+      if (!e.ROCKETCHAT_URL) list.push('ROCKETCHAT_URL is not set: customer messages are stored and wait in the queue until Relais can post them. Set it to your Rocket.Chat base URL');
+      if (!e.ROCKETCHAT_USER_ID) list.push('ROCKETCHAT_USER_ID is not set: create a user with the bot role for Relais and give its user id');
+      if (!e.ROCKETCHAT_TOKEN) list.push('ROCKETCHAT_TOKEN is not set: create a personal access token for the Relais bot user (My Account › Personal Access Tokens) and paste it');
+    }
   }
   if (!e.RELAIS_PUBLIC_URL) {
     (production ? warnings : missing).push('RELAIS_PUBLIC_URL is not set: Relais cannot tell you the webhook URL to paste in Meta\'s dashboard');
@@ -177,7 +191,7 @@ export async function loadConfig(
       pairIntervalSeconds: e.WHATSAPP_PAIR_INTERVAL_SECONDS,
       markRead: e.RELAIS_MARK_READ,
     },
-    chat: { platform: e.CHAT_PLATFORM, mattermost },
+    chat: { platform: e.CHAT_PLATFORM, mattermost, rocketchat },
     simulator,
     relayConcurrency: e.RELAY_CONCURRENCY,
     sendConcurrency: e.SEND_CONCURRENCY,
@@ -192,6 +206,6 @@ export async function loadConfig(
 export function routeForNumber(config: RelaisConfig, phoneNumberId: string): { team?: string; agents: string[]; accessToken?: string } | undefined {
   const n = config.whatsapp.numbers.find((x) => x.phoneNumberId === phoneNumberId);
   if (!n) return undefined;
-  const mm = config.chat.mattermost;
-  return { team: n.team ?? mm?.team, agents: n.agents ?? mm?.agents ?? [], accessToken: n.accessToken ?? config.whatsapp.accessToken };
+  const chat = config.chat.mattermost ?? config.chat.rocketchat;
+  return { team: n.team ?? chat?.team, agents: n.agents ?? chat?.agents ?? [], accessToken: n.accessToken ?? config.whatsapp.accessToken };
 }

@@ -59,14 +59,14 @@ export function createRelayWorker(deps: RelayDeps) {
     const fresh = !force && customer.chatChannelId && Date.now() - (channelCheckedAt.get(customer.id) ?? 0) < CHANNEL_RECHECK_MS;
     if (fresh) return customer.chatChannelId as ChatChannelRef;
     const route = deps.route(customer.phoneNumberId);
-    if (!route?.team) {
-      throw new RelaisError('no_team', `No chat team is configured for business number ${customer.phoneNumberId}: set MATTERMOST_TEAM or give the number a team in relais.config.yaml`, { retryable: true });
+    if (!route) {
+      throw new RelaisError('unknown_number', `Business number ${customer.phoneNumberId} is no longer configured: add it back to WHATSAPP_PHONE_NUMBER_ID or relais.config.yaml`, { retryable: true });
     }
     const masked = maskPhone(waId);
     const channel = await deps.platform.ensureCustomerChannel({
       key: customer.channelKey,
       displayName: `${name} ${masked}`.trim(),
-      team: route.team,
+      team: route.team ?? '',
       agents: route.agents,
       header: t(deps.lang, 'channelHeader', { number: masked, line: route.label ?? customer.phoneNumberId }),
       purpose: t(deps.lang, 'channelPurpose', { notePrefix: deps.notePrefix }),
