@@ -164,4 +164,20 @@ describe.skipIf(!HAVE_FIXTURES)('agent replies: Mattermost → WhatsApp (needs .
   it('marks the customer\'s messages as read when an agent answers', () => {
     expect(w.graph.fake.readMarks().length).toBeGreaterThan(0);
   });
+
+  // Last: it leaves the deployment "not ready" until the token is renewed.
+  it('an expired token (190) is explained to the agent and flips /readyz and a metric for ops', async () => {
+    const tokenCheck = async () => ((await (await w.relais.runtime.app.request('/readyz')).json()) as { checks: { name: string; ok: boolean }[] }).checks.find((c) => c.name === 'whatsapp_token');
+    expect(await tokenCheck()).toMatchObject({ ok: true });
+    w.graph.fake.failNext({ target: 'messages', times: 1, status: 401, graphError: { code: 190, message: 'Error validating access token' } });
+    const post = w.mm.agentPost('alice', channel, 'token about to fail');
+    const notice = await eventually(async () => notices(w, channel).find((p) => p.root_id === post.id), 'notice');
+    expect(notice.message).toMatch(/access token/i);
+    const ready = await w.relais.runtime.app.request('/readyz');
+    expect(ready.status).toBe(503);
+    expect(await tokenCheck()).toMatchObject({ ok: false, detail: expect.stringMatching(/WHATSAPP_ACCESS_TOKEN/) });
+    expect((await w.relais.runtime.app.request('/readyz/webhooks')).status).toBe(200);
+    expect(await (await w.relais.runtime.app.request('/metrics')).text()).toMatch(/relais_whatsapp_token_valid 0/);
+    expect(w.relais.logs.text()).not.toContain(w.graph.accessToken);
+  });
 });
