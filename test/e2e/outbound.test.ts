@@ -169,7 +169,8 @@ describe.skipIf(!HAVE_FIXTURES)('agent replies: Mattermost → WhatsApp (needs .
   it('an expired token (190) is explained to the agent and flips /readyz and a metric for ops', async () => {
     const tokenCheck = async () => ((await (await w.relais.runtime.app.request('/readyz')).json()) as { checks: { name: string; ok: boolean }[] }).checks.find((c) => c.name === 'whatsapp_token');
     expect(await tokenCheck()).toMatchObject({ ok: true });
-    w.graph.fake.failNext({ target: 'messages', times: 1, status: 401, graphError: { code: 190, message: 'Error validating access token' } });
+    // Twice: a mark-as-read of the previous reply may still be on its way to the same endpoint.
+    w.graph.fake.failNext({ target: 'messages', times: 2, status: 401, graphError: { code: 190, message: 'Error validating access token' } });
     const post = w.mm.agentPost('alice', channel, 'token about to fail');
     const notice = await eventually(async () => notices(w, channel).find((p) => p.root_id === post.id), 'notice');
     expect(notice.message).toMatch(/access token/i);

@@ -19,7 +19,8 @@ export const FIXTURE_NUMBERS = ['106540352242922', '1122334455667'];
 
 export interface TestRelaisOptions {
   env?: Record<string, string>;
-  platform?: ChatPlatform | null;
+  /** The chat platform, or a factory called at every (re)start like a new process would. */
+  platform?: ChatPlatform | null | (() => ChatPlatform);
   mediaSource?: MediaSource;
   workers?: boolean;
   afterPostBeforeCommit?: (messageId: string) => Promise<void>;
@@ -83,7 +84,7 @@ export async function startTestRelais(opts: TestRelaisOptions = {}): Promise<Tes
     listen: false,
     inMemoryDb: !opts.persistent,
     workers: opts.workers ?? true,
-    platform: opts.platform === undefined ? null : opts.platform,
+    platform: typeof opts.platform === 'function' ? opts.platform() : opts.platform ?? null,
     mediaSource: opts.mediaSource,
     afterPostBeforeCommit: opts.afterPostBeforeCommit,
     listener: opts.listener,

@@ -40,16 +40,16 @@ export async function startWorld(opts: Omit<TestRelaisOptions, 'platform'> & { p
   mm.addGroup('support-fr', ['carol']);
   const graph = await startGraphFake();
   const platformLogs = captureLogger();
-  const platform = opts.platform ? opts.platform({ mm, botToken: bot.token }) : createMattermostPlatform({ url: mm.url, token: bot.token, logger: platformLogs.logger });
+  const makePlatform = () => (opts.platform ? opts.platform({ mm, botToken: bot.token }) : createMattermostPlatform({ url: mm.url, token: bot.token, logger: platformLogs.logger }));
   const relais = await startTestRelais({
     ...opts,
-    platform,
+    platform: makePlatform,
     team,
     agents: opts.agents ?? ['alice', 'bob', '@support-fr'],
     env: { WHATSAPP_API_URL: graph.baseUrl, WHATSAPP_ACCESS_TOKEN: graph.accessToken, ...opts.env },
   });
   return {
-    mm, graph, relais, platform, botToken: bot.token, botId: bot.user.id, team, agentTokens, agentIds,
+    mm, graph, relais, get platform() { return relais.runtime.platform!; }, botToken: bot.token, botId: bot.user.id, team, agentTokens, agentIds,
     stop: async () => {
       await relais.stop();
       await graph.close();
