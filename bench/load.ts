@@ -16,6 +16,8 @@ export interface LoadResult { sent: number; ok: number; failed: number; seconds:
  */
 export async function drive(opts: {
   url: string; seconds: number; rate?: number; concurrency?: number;
+  /** Stop after this many requests (closed loop only). */
+  stopAfter?: number;
   body: (i: number) => { body: Buffer; headers: Record<string, string> };
 }): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency ?? 256 });
@@ -51,7 +53,8 @@ export async function drive(opts: {
     await Promise.all(inflight);
   } else {
     const c = opts.concurrency ?? 32;
-    await Promise.all(Array.from({ length: c }, async () => { while (performance.now() < deadline) await one(); }));
+    const more = () => performance.now() < deadline && (opts.stopAfter === undefined || i < opts.stopAfter);
+    await Promise.all(Array.from({ length: c }, async () => { while (more()) await one(); }));
   }
   const seconds = (performance.now() - start) / 1000;
   agent.destroy();

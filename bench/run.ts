@@ -1,4 +1,5 @@
 import { benchInbound } from './inbound.js';
+import { benchOutbound } from './outbound.js';
 
 /**
  * `npm run bench -- <name> [--seconds N] [--rate N]`. Figures, not tests: each benchmark measures
@@ -14,12 +15,31 @@ async function pgReachable(url: string): Promise<boolean> {
   try { await c`select 1`; return true; } catch { return false; } finally { await c.end({ timeout: 1 }); }
 }
 
+async function freshDb(base: string) {
+  const { default: postgres } = await import('postgres');
+  const name = `relais_bench_${Math.random().toString(16).slice(2, 10)}`;
+  const a = postgres(base, { max: 1, onnotice: () => {} });
+  await a.unsafe(`CREATE DATABASE ${name}`);
+  await a.end();
+  const u = new URL(base); u.pathname = `/${name}`;
+  return { url: u.toString(), drop: async () => { const b = postgres(base, { max: 1, onnotice: () => {} }); await b.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); await b.end(); } };
+}
+
 switch (name) {
   case 'inbound':
     await benchInbound({ seconds: arg('--seconds', 10), rate: arg('--rate', 1000), pgBase: (await pgReachable(pgBase)) ? pgBase : undefined });
     break;
+  case 'outbound': {
+    const pg = (await pgReachable(pgBase)) ? pgBase : undefined;
+    let url: string | undefined;
+    let drop: (() => Promise<void>) | undefined;
+    if (pg) ({ url, drop } = await freshDb(pg));
+    await benchOutbound({ customers: arg('--customers', 400), postsPerCustomer: arg('--posts', 10), pgUrl: url });
+    await drop?.();
+    break;
+  }
   default:
-    console.error('Usage: npm run bench -- inbound [--seconds 10] [--rate 1000]');
+    console.error('Usage: npm run bench -- inbound [--seconds 10] [--rate 1000] | outbound [--customers 400] [--posts 10]');
     process.exitCode = 2;
 }
 process.exit();

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { createMattermostPlatform } from '../src/chat/mattermost/index.js';
+import { loadConfig } from '../src/config/load.js';
+import { createLogger } from '../src/log.js';
+import { startRuntime } from '../src/runtime.js';
+import { startGraphFake } from '../test/fakes/graph-api.js';
+import { startMattermostFake } from '../test/fakes/mattermost/index.js';
+import { drive, percentile } from './load.js';
+import { webhookBody } from './inbound.js';
+
+/**
+ * One run: `customers` customers write once (opening their window and channel), then agents post
+ * `postsPerCustomer` replies in every channel as fast as the Mattermost fake takes them. Measures
+ * sends/s at the Graph fake and post → Graph latency, with the per-number limiter at `rate`.
+ */
+async function run(opts: { rate: number; customers: number; postsPerCustomer: number; pgUrl?: string }) {
+  const mm = await startMattermostFake({ specDir: null });
+  mm.addTeam('support');
+  const bot = mm.addUser({ username: 'relais', isBot: true });
+  mm.addToTeam('support', 'relais', { admin: true });
+  mm.addUser({ username: 'alice' });
+  mm.addToTeam('support', 'alice');
+  const graph = await startGraphFake();
+  const dir = await mkdtemp(path.join(tmpdir(), 'relais-bench-'));
+  const logger = createLogger({ level: 'error' });
+  const { config } = await loadConfig({
+    RELAIS_MASTER_KEY: randomBytes(32).toString('base64'), RELAIS_DATA_DIR: dir, PORT: '0',
+    WHATSAPP_APP_SECRET: 'bench-app-secret', WHATSAPP_VERIFY_TOKEN: 'v', WHATSAPP_ACCESS_TOKEN: graph.accessToken, WHATSAPP_PHONE_NUMBER_ID: '106540352242922',
+    WHATSAPP_API_URL: graph.baseUrl, MATTERMOST_URL: mm.url, MATTERMOST_TOKEN: bot.token, MATTERMOST_TEAM: 'support', MATTERMOST_AGENTS: 'alice',
+    LOG_LEVEL: 'error', RELAY_CONCURRENCY: '16', SEND_CONCURRENCY: '64', RELAIS_MARK_READ: 'false',
+    WHATSAPP_RATE_PER_SECOND: String(opts.rate), WHATSAPP_PAIR_BURST: String(Math.max(20, opts.postsPerCustomer)),
+    ...(opts.pgUrl ? { DATABASE_URL: opts.pgUrl } : {}),
+  });
+  const rt = await startRuntime({ ...config!, host: '127.0.0.1' }, {
+    logger, listen: true, inMemoryDb: !opts.pgUrl, listenerPollMs: 200,
+    platform: createMattermostPlatform({ url: mm.url, token: bot.token, logger }),
+  });
+  const exec = async (q: string) => { const r = await rt.database.db.execute(sql.raw(q)); return (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as Record<string, unknown>[]; };
+  // Customers write first.
+  await drive({ url: `${rt.url}/webhooks/whatsapp`, seconds: 60, concurrency: 16, body: (i) => webhookBody(i, opts.customers), stopAfter: opts.customers });
+  for (let i = 0; i < 600; i++) {
+    const [row] = await exec(`select count(*)::int as n from customers where chat_channel_id is not null`);
+    if (Number(row!.n) >= opts.customers) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  for (let i = 0; i < 100 && !rt.outbound?.listener?.isLeader(); i++) await new Promise((r) => setTimeout(r, 100));
+  const channels = mm.channels().filter((c) => c.name.startsWith('wa-')).map((c) => c.id);
+  const postedAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const arrivals: number[] = [];
+  graph.fake.onMessage((m) => {
+    const body = (m.body.text as { body?: string } | undefined)?.body ?? '';
+    const t0 = postedAt.get(body);
+    const now = performance.now();
+    arrivals.push(now);
+    if (t0 !== undefined) latencies.push(now - t0);
+  });
+  const total = channels.length * opts.postsPerCustomer;
+  for (let k = 0; k < opts.postsPerCustomer; k++) {
+    for (const ch of channels) {
+      const text = `reply ${k} in ${ch}`;
+      postedAt.set(text, performance.now());
+      mm.agentPost('alice', ch, text);
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  for (let i = 0; i < 1200 && arrivals.length < total; i++) await new Promise((r) => setTimeout(r, 100));
+  // Steady-state rate: the middle 80 % of arrivals (start-up and tail excluded).
+  const sorted = [...arrivals].sort((a, b) => a - b);
+  const lo = sorted[Math.floor(sorted.length * 0.1)]!;
+  const hi = sorted[Math.floor(sorted.length * 0.9) - 1]!;
+  const sendsPerSec = (Math.floor(sorted.length * 0.9) - Math.floor(sorted.length * 0.1) - 1) / ((hi - lo) / 1000);
+  await rt.stop();
+  await graph.close();
+  await mm.close();
+  await rm(dir, { recursive: true, force: true });
+  return { sent: arrivals.length, expected: total, sendsPerSec, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
+
+/** `npm run bench -- outbound`: limiter at 1,000 msg/s (throughput) and at 80 msg/s (must hold 80 ± 5 %). */
+export async function benchOutbound(opts: { customers: number; postsPerCustomer: number; pgUrl?: string }) {
+  const fast = await run({ rate: 1000, ...opts });
+  console.log(`\n[outbound · limiter 1000/s · ${opts.pgUrl ? 'postgres' : 'pglite'}] ${fast.sent}/${fast.expected} sent · ${fast.sendsPerSec.toFixed(0)} sends/s · post→Graph p50 ${fast.p50Ms.toFixed(0)} ms p99 ${fast.p99Ms.toFixed(0)} ms`);
+  const slow = await run({ rate: 80, customers: opts.customers, postsPerCustomer: opts.postsPerCustomer, pgUrl: opts.pgUrl });
+  console.log(`[outbound · limiter 80/s] ${slow.sent}/${slow.expected} sent · observed ${slow.sendsPerSec.toFixed(1)} sends/s (target 80 ± 4) · p50 ${slow.p50Ms.toFixed(0)} ms p99 ${slow.p99Ms.toFixed(0)} ms`);
+  console.log(JSON.stringify({ bench: 'outbound', db: opts.pgUrl ? 'postgres' : 'pglite', sendsPerSec: Math.round(fast.sendsPerSec), p50Ms: Math.round(fast.p50Ms), p99Ms: Math.round(fast.p99Ms), limiter80Observed: Number(slow.sendsPerSec.toFixed(1)) }));
+}
