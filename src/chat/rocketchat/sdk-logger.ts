@@ -7,7 +7,8 @@
  * - debug output (raw frames) is dropped; info becomes debug, warnings and errors become warn;
  * - only the first argument is kept, and only when it is a string; objects (the connection config,
  *   raw frames) are never forwarded;
- * - that string is cut at the first `{` or `[` (where the SDK appends JSON), credentials-looking
+ * - that string loses its `[ddp]`-style tag and is cut at the first `{` or `[` (where the SDK
+ *   appends JSON), credentials-looking
  *   `key: value` pairs are blanked, every known secret is replaced by `[redacted]`, and it is bounded
  *   to 200 characters;
  * - anything mentioning a login is reduced to a constant line.
@@ -27,7 +28,7 @@ export function sanitiseSdkLine(args: unknown[], secrets: string[]): string | nu
   const first = args[0] instanceof Error ? args[0].message : args[0];
   if (typeof first !== 'string') return null;
   if (/login|resume|password|token/i.test(first)) return 'sdk login event';
-  let line = first.split(/[{[]/)[0] ?? '';
+  let line = first.replace(/^\[[^\]]*\]\s*/, '').split(/[{[]/)[0] ?? '';
   for (const s of secrets) if (s) line = line.split(s).join('[redacted]');
   line = line.replace(/(auth|token|password|secret|resume)\S*\s*[:=]\s*\S+/gi, '$1=[redacted]');
   line = line.trim().slice(0, 200);
