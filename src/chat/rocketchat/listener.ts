@@ -192,7 +192,13 @@ export async function listen(deps: ListenerDeps, handlers: ChatListenHandlers): 
   });
 
   ddp.on('login', () => {
-    if (!stopped) void established().catch((err: unknown) => logger.warn({ code: errorCode(err) }, 'rocketchat realtime subscription failed; retrying at the next connection'));
+    if (stopped) return;
+    established().catch((err: unknown) => {
+      // A connection without its subscription delivers nothing: start over after the usual delay.
+      logger.warn({ code: errorCode(err) }, 'rocketchat realtime subscription failed; reconnecting');
+      settleFirst();
+      if (!stopped) setTimeout(() => void (stopped ? undefined : ddp.reopen()), settings.reconnectMs).unref();
+    });
   });
 
   ddp.on('close', (e: { code?: number }) => {
