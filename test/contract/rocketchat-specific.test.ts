@@ -304,6 +304,24 @@ describe('Rocket.Chat adapter specifics', () => {
       expect(all).not.toMatch(/secret customer words|agent words/);
     });
 
+    it('keeps retrying a refused realtime login with a warning, without failing or leaking the token', async () => {
+      const { lines, logger } = capture();
+      await harness();
+      const p = h.makePlatform({ logger, token: 'revoked-token-0123456789' });
+      const rec = record();
+      const stop = await p.listen(rec.handlers);
+      try {
+        await until(() => h.fake.ddpFrames.filter((f) => f.dir === 'in' && JSON.stringify(f.frame).includes('"login"')).length >= 2, 'a second login attempt');
+        expect(rec.connected).toEqual([]);
+        const warnings = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40);
+        expect(warnings.some((w) => /realtime login refused/.test(w.msg))).toBe(true);
+        expect(lines.join('\n')).not.toContain('revoked-token-0123456789');
+      } finally {
+        await stop();
+        await p.close();
+      }
+    });
+
     it('delivers the original file of an image, not its thumbnail', async () => {
       await harness();
       const ch = await h.platform.ensureCustomerChannel(spec(h, 'thumb1'));
