@@ -12,7 +12,7 @@ import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/log.js';
 import { startRuntime } from '../src/runtime.js';
 import { startMattermostFake } from '../test/fakes/mattermost/index.js';
-import { drive, percentile } from './load.js';
+import { drive, freePort, percentile } from './load.js';
 
 const SECRET = 'bench-app-secret';
 const PHONE_ID = '106540352242922';
@@ -88,7 +88,7 @@ async function bridge(kind: 'pglite' | 'postgres', pgUrl: string | undefined, se
   const dir = await mkdtemp(path.join(tmpdir(), 'relais-bench-'));
   const logger = createLogger({ level: 'error' });
   const env: Record<string, string> = {
-    RELAIS_MASTER_KEY: randomBytes(32).toString('base64'), RELAIS_DATA_DIR: dir, PORT: '0',
+    RELAIS_MASTER_KEY: randomBytes(32).toString('base64'), RELAIS_DATA_DIR: dir, PORT: String(await freePort()),
     WHATSAPP_APP_SECRET: SECRET, WHATSAPP_VERIFY_TOKEN: 'v', WHATSAPP_ACCESS_TOKEN: 't', WHATSAPP_PHONE_NUMBER_ID: PHONE_ID,
     MATTERMOST_URL: mm.url, MATTERMOST_TOKEN: bot.token, MATTERMOST_TEAM: 'support', LOG_LEVEL: 'error', RELAY_CONCURRENCY: '16',
     ...(pgUrl ? { DATABASE_URL: pgUrl } : {}),

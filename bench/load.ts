@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 
 /** Latency percentiles (ms) of a sorted-on-demand sample. */
 export function percentile(values: number[], p: number): number {
@@ -59,4 +60,16 @@ export async function drive(opts: {
   const seconds = (performance.now() - start) / 1000;
   agent.destroy();
   return { sent: i, ok, failed, seconds, perSec: ok / seconds, latencies };
+}
+
+/** A free TCP port on 127.0.0.1 (asked from the kernel, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }

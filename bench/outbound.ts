@@ -9,7 +9,7 @@ import { createLogger } from '../src/log.js';
 import { startRuntime } from '../src/runtime.js';
 import { startGraphFake } from '../test/fakes/graph-api.js';
 import { startMattermostFake } from '../test/fakes/mattermost/index.js';
-import { drive, percentile } from './load.js';
+import { drive, freePort, percentile } from './load.js';
 import { webhookBody } from './inbound.js';
 
 /**
@@ -28,7 +28,7 @@ async function run(opts: { rate: number; customers: number; postsPerCustomer: nu
   const dir = await mkdtemp(path.join(tmpdir(), 'relais-bench-'));
   const logger = createLogger({ level: 'error' });
   const { config } = await loadConfig({
-    RELAIS_MASTER_KEY: randomBytes(32).toString('base64'), RELAIS_DATA_DIR: dir, PORT: '0',
+    RELAIS_MASTER_KEY: randomBytes(32).toString('base64'), RELAIS_DATA_DIR: dir, PORT: String(await freePort()),
     WHATSAPP_APP_SECRET: 'bench-app-secret', WHATSAPP_VERIFY_TOKEN: 'v', WHATSAPP_ACCESS_TOKEN: graph.accessToken, WHATSAPP_PHONE_NUMBER_ID: '106540352242922',
     WHATSAPP_API_URL: graph.baseUrl, MATTERMOST_URL: mm.url, MATTERMOST_TOKEN: bot.token, MATTERMOST_TEAM: 'support', MATTERMOST_AGENTS: 'alice',
     LOG_LEVEL: 'error', RELAY_CONCURRENCY: '16', SEND_CONCURRENCY: '64', RELAIS_MARK_READ: 'false',
