@@ -12,6 +12,7 @@ import { createChatPlatform } from './chat/factory.js';
 import { routeForNumber, type RelaisConfig } from './config/load.js';
 import { errorCode, isRetryable } from './core/errors.js';
 import { persistWebhook } from './core/inbox.js';
+import { BoundedMap } from './core/bounded-map.js';
 import { createRelayWorker, type MediaSource } from './core/relay-worker.js';
 import { openDatabase, describeDatabase, type Database } from './db/client.js';
 import { runMigrations, schemaReady } from './db/migrate.js';
@@ -120,6 +121,7 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
   }
   const effective: RelaisConfig = { ...config, whatsapp: wa };
   const known = new Set(wa.numbers.map((n) => n.phoneNumberId));
+  const customerCache = new BoundedMap<string, { id: string; keyVersion: number }>(50_000);
 
   const platform = opts.platform !== undefined ? opts.platform : createChatPlatform(config, logger);
   if (platform) {
@@ -218,7 +220,7 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
       parse: parseWebhook,
       accept: async (raw, parsed) => database.db.transaction(async (tx) => {
         const r = await persistWebhook(tx, {
-          ring, keys, isKnownNumber: (id) => known.has(id),
+          ring, keys, customerCache, isKnownNumber: (id) => known.has(id),
           enqueueRelay: async (t, job) => { await queue.sendInTx(t, QUEUES.relay, job, { singletonKey: job.customerId }); },
           enqueueIndicator: outbound?.enqueueIndicator,
         }, parsed);

@@ -16,6 +16,11 @@ export interface InboxDeps {
   enqueueRelay(tx: Db, job: { messageId: string; customerId: string }): Promise<void>;
   /** Business numbers Relais serves. */
   isKnownNumber(phoneNumberId: string): boolean;
+  /**
+   * Known customers by (number, customer index), to skip a lookup per message. Only rows read
+   * from the database (hence committed) are cached; erasure must delete the entry.
+   */
+  customerCache?: Map<string, { id: string; keyVersion: number }>;
   /** Enqueues a delivery-indicator refresh for an agent message whose status changed (in the transaction). */
   enqueueIndicator?(tx: Db, job: { outboxId: string; customerId: string }): Promise<void>;
 }
@@ -86,9 +91,12 @@ export async function persistWebhook(tx: Db, deps: InboxDeps, parsed: ParsedWebh
 
 async function upsertCustomer(tx: Db, deps: InboxDeps, m: InboundMessage, customerKey: string) {
   const customerBidx = blindIndex(deps.ring, 'customer', customerKey);
-  const found = await tx.select({ id: customers.id, keyVersion: customers.keyVersion }).from(customers)
+  const cacheKey = `${m.phoneNumberId}:${customerBidx}`;
+  const cached = deps.customerCache?.get(cacheKey);
+  const found = cached ? [cached] : await tx.select({ id: customers.id, keyVersion: customers.keyVersion }).from(customers)
     .where(and(eq(customers.phoneNumberId, m.phoneNumberId), eq(customers.customerBidx, customerBidx))).limit(1);
   if (found[0]) {
+    deps.customerCache?.set(cacheKey, found[0]);
     const dek = await deps.keys.get(tx, found[0].id, found[0].keyVersion);
     return { id: found[0].id, keyVersion: found[0].keyVersion, dek };
   }
