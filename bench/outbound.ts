@@ -18,6 +18,7 @@ import { webhookBody } from './inbound.js';
  * sends/s at the Graph fake and post → Graph latency, with the per-number limiter at `rate`.
  */
 async function run(opts: { rate: number; customers: number; postsPerCustomer: number; pgUrl?: string }) {
+  // Each run gets its own database: a new master key cannot read another run's archive.
   const mm = await startMattermostFake({ specDir: null });
   mm.addTeam('support');
   const bot = mm.addUser({ username: 'relais', isBot: true });
@@ -82,10 +83,15 @@ async function run(opts: { rate: number; customers: number; postsPerCustomer: nu
 }
 
 /** `npm run bench -- outbound`: limiter at 1,000 msg/s (throughput) and at 80 msg/s (must hold 80 ± 5 %). */
-export async function benchOutbound(opts: { customers: number; postsPerCustomer: number; pgUrl?: string }) {
-  const fast = await run({ rate: 1000, ...opts });
-  console.log(`\n[outbound · limiter 1000/s · ${opts.pgUrl ? 'postgres' : 'pglite'}] ${fast.sent}/${fast.expected} sent · ${fast.sendsPerSec.toFixed(0)} sends/s · post→Graph p50 ${fast.p50Ms.toFixed(0)} ms p99 ${fast.p99Ms.toFixed(0)} ms`);
-  const slow = await run({ rate: 80, customers: opts.customers, postsPerCustomer: opts.postsPerCustomer, pgUrl: opts.pgUrl });
+export async function benchOutbound(opts: { customers: number; postsPerCustomer: number; freshDb?: () => Promise<{ url: string; drop(): Promise<void> }> }) {
+  const withDb = async (rate: number) => {
+    const db = await opts.freshDb?.();
+    try { return await run({ rate, customers: opts.customers, postsPerCustomer: opts.postsPerCustomer, pgUrl: db?.url }); } finally { await db?.drop(); }
+  };
+  const pgUrl = opts.freshDb ? 'postgres' : undefined;
+  const fast = await withDb(1000);
+  console.log(`\n[outbound · limiter 1000/s · ${pgUrl ? 'postgres' : 'pglite'}] ${fast.sent}/${fast.expected} sent · ${fast.sendsPerSec.toFixed(0)} sends/s · post→Graph p50 ${fast.p50Ms.toFixed(0)} ms p99 ${fast.p99Ms.toFixed(0)} ms`);
+  const slow = await withDb(80);
   console.log(`[outbound · limiter 80/s] ${slow.sent}/${slow.expected} sent · observed ${slow.sendsPerSec.toFixed(1)} sends/s (target 80 ± 4) · p50 ${slow.p50Ms.toFixed(0)} ms p99 ${slow.p99Ms.toFixed(0)} ms`);
-  console.log(JSON.stringify({ bench: 'outbound', db: opts.pgUrl ? 'postgres' : 'pglite', sendsPerSec: Math.round(fast.sendsPerSec), p50Ms: Math.round(fast.p50Ms), p99Ms: Math.round(fast.p99Ms), limiter80Observed: Number(slow.sendsPerSec.toFixed(1)) }));
+  console.log(JSON.stringify({ bench: 'outbound', db: pgUrl ? 'postgres' : 'pglite', sendsPerSec: Math.round(fast.sendsPerSec), p50Ms: Math.round(fast.p50Ms), p99Ms: Math.round(fast.p99Ms), limiter80Observed: Number(slow.sendsPerSec.toFixed(1)) }));
 }

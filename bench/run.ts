@@ -31,11 +31,7 @@ switch (name) {
     break;
   case 'outbound': {
     const pg = (await pgReachable(pgBase)) ? pgBase : undefined;
-    let url: string | undefined;
-    let drop: (() => Promise<void>) | undefined;
-    if (pg) ({ url, drop } = await freshDb(pg));
-    await benchOutbound({ customers: arg('--customers', 400), postsPerCustomer: arg('--posts', 10), pgUrl: url });
-    await drop?.();
+    await benchOutbound({ customers: arg('--customers', 400), postsPerCustomer: arg('--posts', 10), freshDb: pg ? () => freshDb(pg) : undefined });
     break;
   }
   default:

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, lt } from 'drizzle-orm';
 import type { CustomerKeyStore } from '../archive/customer-keys.js';
 import { blindIndex } from '../archive/blind-index.js';
 import { openFieldText, openJson, sealField } from '../archive/envelope.js';
@@ -107,8 +107,28 @@ export function createSendWorker(deps: SendDeps) {
     }
   }
 
-  return async function send(job: { outboxId: string }): Promise<'sent' | 'skipped' | 'failed'> {
-    const [row] = await deps.db.select().from(outbox).where(eq(outbox.id, job.outboxId)).limit(1);
+  /**
+   * Sends the job's row after every earlier queued row of the same customer, oldest first. The
+   * queue runs one job per customer at a time (key_strict_fifo), so this keeps the conversation in
+   * order and spares later jobs a queue round-trip each (they find their row already sent).
+   * A retryable error stops the drain: the job is retried and the order is kept.
+   */
+  async function send(job: { outboxId: string }): Promise<'sent' | 'skipped' | 'failed'> {
+    const [self] = await deps.db.select({ customerId: outbox.customerId }).from(outbox).where(eq(outbox.id, job.outboxId)).limit(1);
+    if (!self) return 'skipped';
+    const backlog = await deps.db.select({ id: outbox.id }).from(outbox)
+      .where(and(eq(outbox.customerId, self.customerId), eq(outbox.state, 'queued')))
+      .orderBy(asc(outbox.createdAt)).limit(100);
+    for (const r of backlog) {
+      const outcome = await sendOne(r.id);
+      if (r.id === job.outboxId) return outcome;
+    }
+    return sendOne(job.outboxId);
+  }
+  return send;
+
+  async function sendOne(outboxId: string): Promise<'sent' | 'skipped' | 'failed'> {
+    const [row] = await deps.db.select().from(outbox).where(eq(outbox.id, outboxId)).limit(1);
     if (!row || row.state === 'sent' || row.state === 'failed') return 'skipped';
     if (row.state === 'sending') {
       await fail(row, 'outcome_unknown', `:warning: ${t(deps.lang, 'sendOutcomeUnknown')}`);
@@ -195,7 +215,7 @@ export function createSendWorker(deps: SendDeps) {
       await fail(row, code, `:x: ${t(deps.lang, 'sendFailed')} ${hint} (${code})`);
       return 'failed';
     }
-  };
+  }
 
   /** Marks the customer's latest message read (WhatsApp marks every earlier one too). Best effort. */
   async function markCustomerRead(customerId: string, phoneNumberId: string, wa: WhatsAppSender, dekFor: (v: number) => Promise<Uint8Array>) {
