@@ -149,6 +149,20 @@ describe('Rocket.Chat adapter specifics', () => {
       expect(h.fake.requests.filter((r) => r.path === '/api/v1/groups.create')).toHaveLength(1);
     });
 
+    it('refuses to post into an archived group (the server would store it where agents no longer look)', async () => {
+      await harness();
+      const ref = await h.platform.ensureCustomerChannel(spec(h, 'arch4'));
+      await h.archive(ref);
+      const err = await rejection(h.platform.postMessage(ref, { relaisId: 'c0ffee00-0000-4000-8000-000000000004', text: 'hello' }));
+      expect(err.code).toBe('chat_channel_archived');
+      expect(err.retryable).toBe(false);
+      expect(h.fake.messages(ref).filter((m) => !m.t)).toHaveLength(0);
+      // What the relay worker does next: restore, then post.
+      expect(await h.platform.ensureCustomerChannel(spec(h, 'arch4'))).toBe(ref);
+      await h.platform.postMessage(ref, { relaisId: 'c0ffee00-0000-4000-8000-000000000004', text: 'hello' });
+      expect(h.fake.messages(ref).filter((m) => !m.t).map((m) => m.msg)).toEqual(['hello']);
+    });
+
     it('refuses with a clear, permanent error when the bot may not unarchive', async () => {
       await harness({ rolePermissions: {} }); // the server default: unarchive-room for admins only
       const ref = await h.platform.ensureCustomerChannel(spec(h, 'arch3'));

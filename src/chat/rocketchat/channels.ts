@@ -135,6 +135,19 @@ export class ChannelManager {
     }
   }
 
+  /**
+   * Throws `chat_channel_archived` (permanent) when the group is archived. Rocket.Chat stores a
+   * message sent to an archived group (#12906) where agents no longer look, instead of refusing it
+   * as Mattermost does; the refusal lets the caller restore the group (`ensureCustomerChannel`) and
+   * post again.
+   */
+  async assertNotArchived(roomId: string): Promise<void> {
+    const room = (await this.deps.rest.get<{ group: RcRoom }>('groups.info', 'groups.info', { roomId })).group;
+    if (room.archived) {
+      throw new RelaisError('chat_channel_archived', 'The Rocket.Chat group is archived: restore it before posting', { retryable: false });
+    }
+  }
+
   /** See `ChatPlatform.updateCustomerChannel`: patches only what changed. */
   async updateCustomerChannel(roomId: string, patch: { displayName?: string; header?: string }): Promise<void> {
     const room = (await this.deps.rest.get<{ group: RcRoom }>('groups.info', 'groups.info', { roomId })).group;

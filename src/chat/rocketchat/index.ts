@@ -117,6 +117,7 @@ export function createRocketChatPlatform(opts: RocketChatPlatformOptions): Rocke
     },
 
     async postMessage(channel, post) {
+      await channels.assertNotArchived(channel);
       return (await posts.postMessage(channel, post)) as ChatPostRef;
     },
 
