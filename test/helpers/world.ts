@@ -1,59 +1,42 @@
-import { createMattermostPlatform } from '../../src/chat/mattermost/index.js';
 import type { ChatPlatform } from '../../src/chat/platform.js';
-import { startMattermostFake, type MattermostFake } from '../fakes/mattermost/index.js';
 import { startGraphFake, type RunningGraphFake } from '../fakes/graph-api.js';
-import { captureLogger } from './logger.js';
+import { startChatWorld, type ChatKind, type ChatWorld } from './chat-world.js';
 import { startTestRelais, type TestRelais, type TestRelaisOptions } from './relais.js';
 
 /**
- * The whole world for end-to-end tests: a Mattermost fake with a team, a bot and agents, the Graph
- * API fake, and a real Relais runtime wired to both through the real clients.
+ * The whole world for end-to-end tests: a chat fake (Mattermost or Rocket.Chat) with a bot and
+ * agents, the Graph API fake, and a real Relais runtime wired to both through the real clients.
  */
 export interface World {
-  mm: MattermostFake;
+  /** The chat platform's fake, driven in neutral terms (see chat-world.ts). */
+  chat: ChatWorld;
   graph: RunningGraphFake;
   relais: TestRelais;
+  /** The adapter of the running Relais (a new instance after every restart). */
   platform: ChatPlatform;
-  botToken: string;
-  botId: string;
-  agentTokens: Record<string, string>;
-  agentIds: Record<string, string>;
   team: string;
   stop(): Promise<void>;
-  /** Starts another Relais replica on the same database (PostgreSQL only) — or a restart after stop. */
 }
 
-export async function startWorld(opts: Omit<TestRelaisOptions, 'platform'> & { platform?: (w: { mm: MattermostFake; botToken: string }) => ChatPlatform } = {}): Promise<World> {
-  const mm = await startMattermostFake();
+export async function startWorld(opts: Omit<TestRelaisOptions, 'platform'> & { platform: ChatKind }): Promise<World> {
   const team = 'support';
-  mm.addTeam(team);
-  const bot = mm.addUser({ username: 'relais', isBot: true });
-  mm.addToTeam(team, 'relais', { admin: true }); // restoring an archived channel needs team admin
-  const agentTokens: Record<string, string> = {};
-  const agentIds: Record<string, string> = {};
-  for (const name of ['alice', 'bob', 'carol']) {
-    const u = mm.addUser({ username: name });
-    agentTokens[name] = u.token;
-    agentIds[name] = u.user.id;
-    mm.addToTeam(team, name);
-  }
-  mm.addGroup('support-fr', ['carol']);
+  const chat = await startChatWorld(opts.platform, { team });
   const graph = await startGraphFake();
-  const platformLogs = captureLogger();
-  const makePlatform = () => (opts.platform ? opts.platform({ mm, botToken: bot.token }) : createMattermostPlatform({ url: mm.url, token: bot.token, logger: platformLogs.logger }));
+  const { platform: _kind, ...rest } = opts;
   const relais = await startTestRelais({
-    ...opts,
-    platform: makePlatform,
+    ...rest,
+    // A factory: a restart gets a new adapter instance, as a new process would.
+    platform: () => chat.makePlatform(),
     team,
-    agents: opts.agents ?? ['alice', 'bob', '@support-fr'],
+    agents: opts.agents ?? chat.agents,
     env: { WHATSAPP_API_URL: graph.baseUrl, WHATSAPP_ACCESS_TOKEN: graph.accessToken, ...opts.env },
   });
   return {
-    mm, graph, relais, get platform() { return relais.runtime.platform!; }, botToken: bot.token, botId: bot.user.id, team, agentTokens, agentIds,
+    chat, graph, relais, get platform() { return relais.runtime.platform!; }, team,
     stop: async () => {
       await relais.stop();
       await graph.close();
-      await mm.close();
+      await chat.close();
     },
   };
 }

@@ -94,6 +94,8 @@ export interface RocketChatFake {
   rooms(): RoomDoc[];
   /** Messages of a room, oldest first, system messages included. */
   messages(rid: string): MessageDoc[];
+  /** User ids of a room's members (its subscriptions), archived rooms included. */
+  roomMembers(rid: string): string[];
   /** Every upload (temporary, confirmed and thumbnails), with its bytes. */
   readonly files: UploadDoc[];
   readonly requests: RequestRecord[];
@@ -226,6 +228,7 @@ export async function startRocketChatFake(opts: RocketChatFakeOptions = {}): Pro
 
     rooms: () => [...state.rooms.values()].map(publicRoom),
     messages: (rid) => state.roomMessages(rid).map(publicMessage),
+    roomMembers: (rid) => state.members(rid).map((s) => s.u._id),
     get files() {
       return [...state.uploads.values()].map(uploadView);
     },
