@@ -32,7 +32,7 @@ async function run(opts: { rate: number; customers: number; postsPerCustomer: nu
     RELAIS_MASTER_KEY: randomBytes(32).toString('base64'), RELAIS_DATA_DIR: dir, PORT: String(await freePort()),
     WHATSAPP_APP_SECRET: 'bench-app-secret', WHATSAPP_VERIFY_TOKEN: 'v', WHATSAPP_ACCESS_TOKEN: graph.accessToken, WHATSAPP_PHONE_NUMBER_ID: '106540352242922',
     WHATSAPP_API_URL: graph.baseUrl, MATTERMOST_URL: mm.url, MATTERMOST_TOKEN: bot.token, MATTERMOST_TEAM: 'support', MATTERMOST_AGENTS: 'alice',
-    LOG_LEVEL: 'error', RELAY_CONCURRENCY: '4', SEND_CONCURRENCY: '4', RELAIS_MARK_READ: 'false',
+    LOG_LEVEL: 'error', RELAY_CONCURRENCY: '16', SEND_CONCURRENCY: '32', RELAIS_MARK_READ: 'false',
     WHATSAPP_RATE_PER_SECOND: String(opts.rate), WHATSAPP_PAIR_BURST: String(Math.max(20, opts.postsPerCustomer)),
     ...(opts.pgUrl ? { DATABASE_URL: opts.pgUrl } : {}),
   });

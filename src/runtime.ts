@@ -21,7 +21,7 @@ import { createApp } from './http/app.js';
 import { chatCommandRoutes } from './http/routes/chat-command.js';
 import { dbErrorFields, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { QUEUES, startQueue, type Queue } from './queue/boss.js';
+import { QUEUES, startQueue, workInBatches, type Queue } from './queue/boss.js';
 import { createSimulator } from './simulator/index.js';
 import { createCloudApiClient } from './whatsapp/cloud-api.js';
 import { parseWebhook } from './whatsapp/from-whatsapp.js';
@@ -194,18 +194,17 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
       afterPostBeforeCommit: opts.afterPostBeforeCommit,
       notePrefix: '//',
     });
-    await queue.boss.work<{ messageId: string }>(QUEUES.relay, { localConcurrency: config.relayConcurrency, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
-      if (!job) return;
-      const log = logger.child({ job: job.id, messageId: job.data.messageId });
+    await workInBatches<{ messageId: string }>(queue.boss, QUEUES.relay, { workers: 2, batchSize: config.relayConcurrency }, async (data, jobId) => {
+      const log = logger.child({ job: jobId, messageId: data.messageId });
       try {
-        await relay(job.data);
+        await relay(data);
       } catch (err) {
         const retryable = isRetryable(err);
         metrics.relayFailures.inc({ code: errorCode(err), retryable: String(retryable) });
         log.warn({ code: errorCode(err), retryable, err: dbErrorFields(err) }, 'relay attempt failed');
         if (retryable) { metrics.retries.inc({ queue: QUEUES.relay }); throw err; }
         // Permanent: park a copy in the dead-letter queue and let the conversation go on.
-        await queue.boss.send(QUEUES.relayDead, { ...job.data, code: errorCode(err) });
+        await queue.boss.send(QUEUES.relayDead, { ...data, code: errorCode(err) });
         metrics.deadLetters.inc({ queue: QUEUES.relay });
       }
     });

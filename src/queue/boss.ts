@@ -1,7 +1,7 @@
 import { PgBoss, fromDrizzle, fromPglite, type SendOptions } from 'pg-boss';
 import { sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/client.js';
-import type { Logger } from '../log.js';
+import { dbErrorFields, type Logger } from '../log.js';
 
 /** Queue names. Each has an explicit retry/expiry policy below: pg-boss defaults are too weak. */
 export const QUEUES = {
@@ -29,7 +29,9 @@ export const RELAY_QUEUE_OPTIONS = {
   retentionSeconds: 14 * 24 * 3600,
   deleteAfterSeconds: 7 * 24 * 3600,
   deadLetter: QUEUES.relayDead,
-  notify: true,
+  // No NOTIFY per job: PostgreSQL serialises every committing transaction that issued a NOTIFY
+  // (one global lock on the notification queue), which capped the webhook path; workers poll at 0.5 s.
+  notify: false,
 } as const;
 
 /** Agent → WhatsApp: FIFO per customer; rate limits are retried in place first (see send worker). */
@@ -42,7 +44,7 @@ export const SEND_QUEUE_OPTIONS = {
 /** Delivery indicators on agents' posts: cheap, retried a few times, order does not matter (monotonic). */
 export const INDICATOR_QUEUE_OPTIONS = {
   policy: 'standard', retryLimit: 5, retryDelay: 2, retryBackoff: true, retryDelayMax: 120,
-  expireInSeconds: 60, retentionSeconds: 3 * 24 * 3600, deleteAfterSeconds: 24 * 3600, notify: true,
+  expireInSeconds: 60, retentionSeconds: 3 * 24 * 3600, deleteAfterSeconds: 24 * 3600, notify: false,
 } as const;
 
 /** Template sync: one at a time across replicas. */
@@ -82,6 +84,32 @@ export async function startQueue(database: Database, logger: Logger, opts: { sup
       await boss.stop({ graceful, timeout: timeoutMs, close: true, wait: true } as never);
     },
   };
+}
+
+/**
+ * Registers a worker that fetches up to `batchSize` jobs per poll and runs them concurrently,
+ * settling each on its own (a failure retries only that job). pg-boss workers poll: one job per
+ * poll per worker would cap a queue at workers × 2 jobs/s. `key_strict_fifo` never hands out two
+ * jobs of one key at once, so a batch never runs two jobs of the same conversation together.
+ * `handle` throws to fail its job (retry per the queue policy).
+ */
+export async function workInBatches<T extends object>(
+  boss: PgBoss,
+  queue: string,
+  opts: { workers: number; batchSize: number },
+  handle: (data: T, jobId: string) => Promise<void>,
+): Promise<void> {
+  await boss.work<T>(queue, {
+    localConcurrency: opts.workers, batchSize: opts.batchSize, perJobResults: true,
+    pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, burstWhenBatchFull: true,
+  } as never, (async (jobs: { id: string; data: T }[]) => Promise.all(jobs.map(async (job) => {
+    try {
+      await handle(job.data, job.id);
+      return { id: job.id, status: 'completed' as const };
+    } catch (err) {
+      return { id: job.id, status: 'failed' as const, output: dbErrorFields(err) };
+    }
+  }))) as never);
 }
 
 async function ensureQueue(boss: PgBoss, name: string, options: object): Promise<void> {

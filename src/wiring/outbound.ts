@@ -14,7 +14,7 @@ import type { Database, Db } from '../db/client.js';
 import { templates } from '../db/schema/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { QUEUES, type Queue } from '../queue/boss.js';
+import { QUEUES, workInBatches, type Queue } from '../queue/boss.js';
 import { fetchTemplates } from '../whatsapp/templates-api.js';
 
 export interface OutboundWiring {
@@ -73,18 +73,17 @@ export async function startOutbound(w: OutboundWiring) {
       markReadOnReply: config.whatsapp.markRead, listTemplates,
       showIndicator, onTokenInvalid: w.onTokenInvalid, sleep: w.sleep,
     });
-    await queue.boss.work<{ outboxId: string }>(QUEUES.send, { localConcurrency: config.sendConcurrency, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
-      if (!job) return;
+    await workInBatches<{ outboxId: string }>(queue.boss, QUEUES.send, { workers: 2, batchSize: config.sendConcurrency }, async (data, jobId) => {
       try {
-        await send(job.data);
+        await send(data);
       } catch (err) {
         metrics.retries.inc({ queue: QUEUES.send });
-        logger.warn({ job: job.id, code: errorCode(err), retryable: isRetryable(err) }, 'send attempt failed; the queue retries it');
+        logger.warn({ job: jobId, code: errorCode(err), retryable: isRetryable(err) }, 'send attempt failed; the queue retries it');
         throw err;
       }
     });
-    await queue.boss.work<{ outboxId: string }>(QUEUES.indicator, { localConcurrency: 4, pollingIntervalSeconds: 0.5 }, async ([job]) => {
-      if (job) await showIndicator(job.data.outboxId);
+    await workInBatches<{ outboxId: string }>(queue.boss, QUEUES.indicator, { workers: 1, batchSize: 8 }, async (data) => {
+      await showIndicator(data.outboxId);
     });
     if (config.whatsapp.businessAccountId && config.whatsapp.accessToken) {
       const wabaId = config.whatsapp.businessAccountId;
