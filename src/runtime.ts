@@ -5,30 +5,28 @@ import type { Hono } from 'hono';
 import { CustomerKeyStore } from './archive/customer-keys.js';
 import { createKeyRing, unwrapIndexRoot, wrapIndexRoot, wrappedKekVersion, type KeyRing } from './archive/keyring.js';
 import { loadMasterKeys } from './archive/master-key.js';
-import { sealField } from './archive/envelope.js';
 import { initSodium, randomBytes } from './archive/sodium.js';
 import type { ChatPlatform } from './chat/platform.js';
 import { createChatPlatform } from './chat/factory.js';
 import { routeForNumber, type RelaisConfig } from './config/load.js';
-import { errorCode, isRetryable } from './core/errors.js';
-import { persistWebhook } from './core/inbox.js';
+import { errorCode } from './core/errors.js';
 import { BoundedMap } from './core/bounded-map.js';
-import { createRelayWorker, type MediaSource } from './core/relay-worker.js';
+import type { MediaSource } from './core/relay-worker.js';
 import { openDatabase, describeDatabase, type Database } from './db/client.js';
 import { runMigrations, schemaReady } from './db/migrate.js';
-import { quarantine as quarantineTable, settings } from './db/schema/index.js';
+import { settings } from './db/schema/index.js';
 import { createApp } from './http/app.js';
 import { chatCommandRoutes } from './http/routes/chat-command.js';
 import { dbErrorFields, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { QUEUES, startQueue, workInBatches, type Queue } from './queue/boss.js';
+import { QUEUES, startQueue, type Queue } from './queue/boss.js';
 import { createSimulator } from './simulator/index.js';
 import { createCloudApiClient } from './whatsapp/cloud-api.js';
 import { parseWebhook } from './whatsapp/from-whatsapp.js';
-import { mediaCap } from './whatsapp/media-limits.js';
 import { verifySignature } from './whatsapp/signature.js';
 import type { WhatsAppSender } from './core/send-worker.js';
 import { startOutbound } from './wiring/outbound.js';
+import { createWebhookStore, startRelayWorkers } from './wiring/inbound.js';
 
 export const VERSION = '0.1.0';
 /** phone_number_id the simulator plays when no WhatsApp number is configured. */
@@ -184,29 +182,9 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
   }
 
   if (platform && opts.workers !== false) {
-    const relay = createRelayWorker({
-      db: database.db, keys, platform, media: mediaSource, metrics, logger, lang: config.language,
-      route: (id) => {
-        const r = routeForNumber(effective, id);
-        return r && { ...r, label: wa.numbers.find((n) => n.phoneNumberId === id)?.label };
-      },
-      mediaCap: (m) => Math.min(config.mediaMaxBytes, mediaCap(m.kind, { animated: m.animated })),
+    await startRelayWorkers({
+      database, queue, keys, platform, mediaSource, metrics, logger, config: effective,
       afterPostBeforeCommit: opts.afterPostBeforeCommit,
-      notePrefix: '//',
-    });
-    await workInBatches<{ messageId: string }>(queue.boss, QUEUES.relay, { workers: 2, batchSize: config.relayConcurrency }, async (data, jobId) => {
-      const log = logger.child({ job: jobId, messageId: data.messageId });
-      try {
-        await relay(data);
-      } catch (err) {
-        const retryable = isRetryable(err);
-        metrics.relayFailures.inc({ code: errorCode(err), retryable: String(retryable) });
-        log.warn({ code: errorCode(err), retryable, err: dbErrorFields(err) }, 'relay attempt failed');
-        if (retryable) { metrics.retries.inc({ queue: QUEUES.relay }); throw err; }
-        // Permanent: park a copy in the dead-letter queue and let the conversation go on.
-        await queue.boss.send(QUEUES.relayDead, { ...data, code: errorCode(err) });
-        metrics.deadLetters.inc({ queue: QUEUES.relay });
-      }
     });
   }
 
@@ -217,25 +195,7 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
       verifyToken: () => wa.verifyToken,
       verifySignature,
       parse: parseWebhook,
-      accept: async (raw, parsed) => database.db.transaction(async (tx) => {
-        const r = await persistWebhook(tx, {
-          ring, keys, customerCache, isKnownNumber: (id) => known.has(id),
-          enqueueRelay: async (t, job) => { await queue.sendInTx(t, QUEUES.relay, job, { singletonKey: job.customerId }); },
-          enqueueIndicator: outbound?.enqueueIndicator,
-        }, parsed);
-        if (outbound && parsed.otherFields.some((f) => f.field === 'message_template_status_update')) await outbound.enqueueTemplateSync(tx);
-        const quarantined = r.unroutable > 0 || r.anonymous > 0;
-        if (quarantined) await insertQuarantine(tx, ring, raw, r.unroutable > 0 ? 'unknown_phone_number_id' : 'no_customer_identity', parsed.phoneNumberIds.find((id) => !known.has(id)));
-        for (const s of r.stored) metrics.inboundMessages.inc({ type: s.type.split(':')[0]!, duplicate: 'false' });
-        for (const d of r.duplicates) metrics.inboundMessages.inc({ type: d.type.split(':')[0]!, duplicate: 'true' });
-        for (const s of r.statuses) metrics.statusUpdates.inc({ status: s.status });
-        if (quarantined) {
-          metrics.webhooksQuarantined.inc({ reason: r.unroutable > 0 ? 'unknown_phone_number_id' : 'no_customer_identity' });
-          logger.warn({ unroutable: r.unroutable, anonymous: r.anonymous }, 'webhook had messages for an unknown business number; quarantined');
-        }
-        return { stored: r.stored.length, duplicates: r.duplicates.length, statuses: r.statuses.length, quarantined };
-      }),
-      quarantine: async (raw, reason) => { await insertQuarantine(database.db, ring, raw, reason); },
+      ...createWebhookStore({ database, queue, ring, keys, metrics, logger, customerCache, isKnownNumber: (id) => known.has(id), outbound }),
     },
     readiness: [
       { name: 'database', gatesWebhooks: true, check: async () => ((await database.ping()) && (await schemaReady(database)) ? { ok: true } : { ok: false, detail: 'database unreachable or not migrated' }) },
@@ -316,11 +276,4 @@ async function loadKeyRing(database: Database, keys: Parameters<typeof createKey
     [row] = await read();
   }
   return createKeyRing(keys, { indexRoot: unwrapIndexRoot(bootstrap, row!.value) });
-}
-
-async function insertQuarantine(db: Database['db'], ring: KeyRing, raw: Uint8Array, reason: string, phoneNumberId?: string): Promise<void> {
-  const { key, kekVersion } = ring.systemKey('quarantine');
-  const id = crypto.randomUUID();
-  const payloadEnc = sealField(key, { table: 'quarantine', column: 'payload_enc', rowId: id, keyVersion: kekVersion }, raw);
-  await db.insert(quarantineTable).values({ id, reason, phoneNumberId: phoneNumberId ?? null, payloadEnc, kekVersion });
 }

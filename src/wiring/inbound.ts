@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import type { CustomerKeyStore } from '../archive/customer-keys.js';
+import { sealField } from '../archive/envelope.js';
+import type { KeyRing } from '../archive/keyring.js';
+import type { ChatPlatform } from '../chat/platform.js';
+import { routeForNumber, type RelaisConfig } from '../config/load.js';
+import { errorCode, isRetryable } from '../core/errors.js';
+import { persistWebhook } from '../core/inbox.js';
+import type { ParsedWebhook } from '../core/messages.js';
+import { createRelayWorker, type MediaSource } from '../core/relay-worker.js';
+import type { Database, Db } from '../db/client.js';
+import { quarantine as quarantineTable } from '../db/schema/index.js';
+import { dbErrorFields, type Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { QUEUES, workInBatches, type Queue } from '../queue/boss.js';
+import { mediaCap } from '../whatsapp/media-limits.js';
+
+/**
+ * What the webhook route calls to make a verified webhook durable: one transaction with the
+ * messages, their relay jobs, statuses (and indicator jobs) and, for what cannot be routed, a
+ * sealed quarantine row. Resolves only once committed; throws when the database is unavailable.
+ */
+export function createWebhookStore(d: {
+  database: Database; queue: Queue; ring: KeyRing; keys: CustomerKeyStore; metrics: Metrics; logger: Logger;
+  customerCache: Map<string, { id: string; keyVersion: number }>;
+  isKnownNumber(phoneNumberId: string): boolean;
+  outbound?: { enqueueIndicator(tx: Db, job: { outboxId: string; customerId: string }): Promise<void>; enqueueTemplateSync(tx: Db): Promise<void> };
+}) {
+  return {
+    accept: async (raw: Uint8Array, parsed: ParsedWebhook) => d.database.db.transaction(async (tx) => {
+      const r = await persistWebhook(tx, {
+        ring: d.ring, keys: d.keys, customerCache: d.customerCache, isKnownNumber: d.isKnownNumber,
+        enqueueRelay: async (t, job) => { await d.queue.sendInTx(t, QUEUES.relay, job, { singletonKey: job.customerId }); },
+        enqueueIndicator: d.outbound?.enqueueIndicator,
+      }, parsed);
+      if (d.outbound && parsed.otherFields.some((f) => f.field === 'message_template_status_update')) await d.outbound.enqueueTemplateSync(tx);
+      const reason = r.unroutable > 0 ? 'unknown_phone_number_id' : r.anonymous > 0 ? 'no_customer_identity' : undefined;
+      if (reason) await insertQuarantine(tx, d.ring, raw, reason, parsed.phoneNumberIds.find((id) => !d.isKnownNumber(id)));
+      for (const s of r.stored) d.metrics.inboundMessages.inc({ type: s.type.split(':')[0]!, duplicate: 'false' });
+      for (const x of r.duplicates) d.metrics.inboundMessages.inc({ type: x.type.split(':')[0]!, duplicate: 'true' });
+      for (const s of r.statuses) d.metrics.statusUpdates.inc({ status: s.status });
+      if (reason) {
+        d.metrics.webhooksQuarantined.inc({ reason });
+        d.logger.warn({ reason, unroutable: r.unroutable, anonymous: r.anonymous }, 'webhook had messages Relais cannot route; quarantined');
+      }
+      return { stored: r.stored.length, duplicates: r.duplicates.length, statuses: r.statuses.length, quarantined: Boolean(reason) };
+    }),
+    quarantine: async (raw: Uint8Array, reason: string) => { await insertQuarantine(d.database.db, d.ring, raw, reason); },
+  };
+}
+
+/** Keeps signed bytes Relais could not use, sealed with the quarantine system key. */
+async function insertQuarantine(db: Db, ring: KeyRing, raw: Uint8Array, reason: string, phoneNumberId?: string): Promise<void> {
+  const { key, kekVersion } = ring.systemKey('quarantine');
+  const id = randomUUID();
+  const payloadEnc = sealField(key, { table: 'quarantine', column: 'payload_enc', rowId: id, keyVersion: kekVersion }, raw);
+  await db.insert(quarantineTable).values({ id, reason, phoneNumberId: phoneNumberId ?? null, payloadEnc, kekVersion });
+}
+
+/**
+ * Runs the relay queue in this process: retryable failures go back to the queue (backoff per the
+ * queue policy), permanent ones are parked in the dead-letter queue and counted.
+ */
+export async function startRelayWorkers(d: {
+  database: Database; queue: Queue; keys: CustomerKeyStore; platform: ChatPlatform; mediaSource: MediaSource;
+  metrics: Metrics; logger: Logger; config: RelaisConfig; afterPostBeforeCommit?: (messageId: string) => Promise<void>;
+}): Promise<void> {
+  const { config, metrics, logger, queue } = d;
+  const relay = createRelayWorker({
+    db: d.database.db, keys: d.keys, platform: d.platform, media: d.mediaSource, metrics, logger, lang: config.language,
+    route: (id) => {
+      const r = routeForNumber(config, id);
+      return r && { ...r, label: config.whatsapp.numbers.find((n) => n.phoneNumberId === id)?.label };
+    },
+    mediaCap: (m) => Math.min(config.mediaMaxBytes, mediaCap(m.kind, { animated: m.animated })),
+    afterPostBeforeCommit: d.afterPostBeforeCommit,
+    notePrefix: config.notePrefix,
+  });
+  await workInBatches<{ messageId: string }>(queue.boss, QUEUES.relay, { workers: 2, batchSize: config.relayConcurrency }, async (data, jobId) => {
+    try {
+      await relay(data);
+    } catch (err) {
+      const retryable = isRetryable(err);
+      metrics.relayFailures.inc({ code: errorCode(err), retryable: String(retryable) });
+      logger.warn({ job: jobId, messageId: data.messageId, code: errorCode(err), retryable, err: dbErrorFields(err) }, 'relay attempt failed');
+      if (retryable) { metrics.retries.inc({ queue: QUEUES.relay }); throw err; }
+      // Permanent: park a copy in the dead-letter queue and let the conversation go on.
+      await queue.boss.send(QUEUES.relayDead, { ...data, code: errorCode(err) });
+      metrics.deadLetters.inc({ queue: QUEUES.relay });
+    }
+  });
+}
