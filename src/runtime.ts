@@ -200,7 +200,7 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
     readiness: [
       { name: 'database', gatesWebhooks: true, check: async () => ((await database.ping()) && (await schemaReady(database)) ? { ok: true } : { ok: false, detail: 'database unreachable or not migrated' }) },
       { name: 'master_key', gatesWebhooks: true, check: async () => ({ ok: true, detail: master.source }) },
-      { name: 'chat_platform', check: async () => (platform ? platform.checkReady() : { ok: false, detail: 'no chat platform configured (MATTERMOST_URL, MATTERMOST_TOKEN)' }) },
+      { name: 'chat_platform', check: async () => (platform ? platform.checkReady() : { ok: false, detail: config.chat.platform === 'rocketchat' ? 'no chat platform configured (ROCKETCHAT_URL, ROCKETCHAT_USER_ID, ROCKETCHAT_TOKEN)' : 'no chat platform configured (MATTERMOST_URL, MATTERMOST_TOKEN)' }) },
       { name: 'whatsapp_token', check: async () => (tokenValid ? { ok: true } : { ok: false, detail: 'the Graph API refused WHATSAPP_ACCESS_TOKEN (error 190): renew it' }) },
     ],
     missing: () => missing,
