@@ -63,7 +63,9 @@ export async function startOutbound(w: OutboundWiring) {
   }, event);
 
   const showIndicator = createIndicatorUpdater({ db, platform, lang });
-  const perNumber = new KeyedBuckets(config.whatsapp.ratePerSecond, Math.max(1, Math.ceil(config.whatsapp.ratePerSecond)));
+  // Burst of a tenth of a second: a full second of burst would let a sliding one-second window
+  // see up to twice the rate, and Meta counts per second.
+  const perNumber = new KeyedBuckets(config.whatsapp.ratePerSecond, Math.max(1, Math.ceil(config.whatsapp.ratePerSecond / 10)));
   const perRecipient = new KeyedBuckets(1 / config.whatsapp.pairIntervalSeconds, config.whatsapp.pairBurst);
   const listTemplates = async () => (await db.select({ name: templates.name, language: templates.language }).from(templates)).slice(0, 50);
 
