@@ -13,6 +13,7 @@ import type { ChatFile, ChatPostInput } from '../platform.js';
 import { RelaisError } from '../../core/errors.js';
 import type { Logger } from '../../log.js';
 import { call, type RelaisClient4 } from './client.js';
+import { uploadName } from '../file-name.js';
 
 export const MAX_POST_RUNES = 16383;
 export const MAX_FILES_PER_POST = 5;
@@ -21,22 +22,7 @@ const RESUME_WINDOW_MS = 7 * 24 * 3600 * 1000;
 /** GetPostsSince answers at most this many posts; beyond it we page instead. */
 const SINCE_LIMIT = 1000;
 
-const EXT_BY_MIME: Record<string, string> = {
-  'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'image/gif': 'gif', 'audio/ogg': 'ogg',
-  'audio/mpeg': 'mp3', 'audio/mp4': 'm4a', 'audio/aac': 'aac', 'audio/amr': 'amr', 'video/mp4': 'mp4',
-  'video/3gpp': '3gp', 'application/pdf': 'pdf', 'text/plain': 'txt', 'text/vcard': 'vcf',
-};
-
-/**
- * A file name Mattermost will type correctly: it derives the MIME type from the extension only, so a
- * name without one gets the extension of `mimeType`. Path separators and control characters go.
- */
-export function uploadName(file: ChatFile): string {
-  const base = (file.name.split(/[\\/]/).pop() ?? '').replace(/[\p{Cc}]/gu, '').trim() || 'file';
-  if (/\.[A-Za-z0-9]{1,8}$/.test(base)) return base;
-  const ext = EXT_BY_MIME[file.mimeType.split(';')[0]?.trim().toLowerCase() ?? ''];
-  return ext ? `${base}.${ext}` : base;
-}
+export { uploadName };
 
 /** Splits text into chunks of at most `max` code points, preferring line breaks, then spaces. */
 export function splitText(text: string, max = MAX_POST_RUNES): string[] {

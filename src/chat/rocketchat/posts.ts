@@ -30,23 +30,12 @@ import type { Logger } from '../../log.js';
 import { messageIdFor, RELAIS_BOT_ID } from './ids.js';
 import { httpErrorOf, type RocketChatRest } from './rest.js';
 import { dateMs, type RcMessage, type RelaisBotMarker } from './wire.js';
+import { uploadName } from '../file-name.js';
 
 export const DEFAULT_MAX_MESSAGE_LENGTH = 5000;
 const HISTORY_PAGE = 100;
 
-const EXT_BY_MIME: Record<string, string> = {
-  'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'image/gif': 'gif', 'audio/ogg': 'ogg',
-  'audio/mpeg': 'mp3', 'audio/mp4': 'm4a', 'audio/aac': 'aac', 'audio/amr': 'amr', 'video/mp4': 'mp4',
-  'video/3gpp': '3gp', 'application/pdf': 'pdf', 'text/plain': 'txt', 'text/vcard': 'vcf',
-};
-
-/** A file name with an extension (Rocket.Chat types and previews files by it); no path or control characters. */
-export function uploadName(file: ChatFile): string {
-  const base = (file.name.split(/[\\/]/).pop() ?? '').replace(/[\p{Cc}]/gu, '').trim() || 'file';
-  if (/\.[A-Za-z0-9]{1,8}$/.test(base)) return base;
-  const ext = EXT_BY_MIME[file.mimeType.split(';')[0]?.trim().toLowerCase() ?? ''];
-  return ext ? `${base}.${ext}` : base;
-}
+export { uploadName };
 
 /**
  * Splits text into chunks of at most `max` UTF-16 units (what `Message_MaxAllowedSize` counts), never
