@@ -25,12 +25,11 @@
  * Message text is never logged; the socket's error events reach the client's console output reduced to
  * their message (no request headers, so no token).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import mm from '@mattermost/client';
 import type { WebSocketMessage } from '@mattermost/client';
 import WebSocket from 'ws';
 import type { AgentEvent, ChatListenHandlers } from '../platform.js';
-import { isRetryable, errorCode } from '../../core/errors.js';
+import { EventDelivery } from '../event-delivery.js';
 import type { Logger } from '../../log.js';
 import { ensureWebSocketGlobals } from './ws-globals.js';
 
@@ -152,12 +151,7 @@ function meaningful(data: string): boolean {
   }
 }
 
-type Task = { kind: 'connected'; reconnect: boolean } | { kind: 'event'; msg: WebSocketMessage };
-
 const RELEVANT = new Set(['posted', 'reaction_added', 'reaction_removed']);
-
-/** How often and how long mapping an event is retried when its REST look-ups fail transiently. */
-const MAP_RETRY_DELAYS_MS = [250, 1000];
 
 /** See `ChatAgentSide.listen`. Resolves once the first connection is established or has failed once. */
 export function listen(deps: ListenerDeps, handlers: ChatListenHandlers): Promise<() => Promise<void>> {
@@ -165,72 +159,17 @@ export function listen(deps: ListenerDeps, handlers: ChatListenHandlers): Promis
   const { logger, settings } = deps;
   const url = webSocketUrl(deps.url);
   const sockets = new Set<BotSocket>();
-  const queue: Task[] = [];
-  // Set while a handler runs, so a stop() called from inside a handler does not wait for itself.
-  const insideHandler = new AsyncLocalStorage<boolean>();
+  const delivery = new EventDelivery<WebSocketMessage>(handlers, async (msg) => {
+    const event = await deps.toEvent(msg);
+    return event ? [event] : [];
+  }, logger, 'mattermost');
   let stopped = false;
   let everEstablished = false;
   let failures = 0;
-  let draining = false;
-  let idle: Promise<void> = Promise.resolve();
   let settleFirst: () => void = () => undefined;
   const first = new Promise<void>((resolve) => {
     settleFirst = resolve;
   });
-
-  const enqueue = (task: Task): void => {
-    if (stopped) return;
-    queue.push(task);
-    if (!draining) {
-      draining = true;
-      idle = drain();
-    }
-  };
-
-  const drain = async (): Promise<void> => {
-    try {
-      while (!stopped && queue.length > 0) {
-        const task = queue.shift() as Task;
-        await insideHandler.run(true, () => run(task));
-      }
-    } finally {
-      draining = false;
-    }
-  };
-
-  const run = async (task: Task): Promise<void> => {
-    if (task.kind === 'connected') {
-      try {
-        await handlers.onConnected({ reconnect: task.reconnect });
-      } catch (err) {
-        // The code only: a handler's error message could quote what someone wrote.
-        logger.warn({ code: errorCode(err) }, 'mattermost onConnected handler failed');
-      }
-      return;
-    }
-    const event = await mapEvent(task.msg);
-    if (!event || stopped) return;
-    try {
-      await handlers.onEvent(event);
-    } catch (err) {
-      logger.warn({ code: errorCode(err), kind: event.kind }, 'agent event handler failed; the event is caught up later');
-    }
-  };
-
-  const mapEvent = async (msg: WebSocketMessage): Promise<AgentEvent | null> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await deps.toEvent(msg);
-      } catch (err) {
-        const delay = MAP_RETRY_DELAYS_MS[attempt];
-        if (delay === undefined || !isRetryable(err) || stopped) {
-          logger.warn({ code: errorCode(err), event: msg.event }, 'mattermost event could not be read; it is caught up at the next connection');
-          return null;
-        }
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-  };
 
   const hooks: SocketHooks = {
     established() {
@@ -239,7 +178,7 @@ export function listen(deps: ListenerDeps, handlers: ChatListenHandlers): Promis
       everEstablished = true;
       failures = 0;
       logger.info({ reconnect }, 'mattermost websocket connected');
-      enqueue({ kind: 'connected', reconnect });
+      delivery.connected(reconnect);
       settleFirst();
     },
     closed(wasEstablished, code) {
@@ -275,7 +214,7 @@ export function listen(deps: ListenerDeps, handlers: ChatListenHandlers): Promis
     },
   });
   client.addMessageListener((msg) => {
-    if (RELEVANT.has(msg.event)) enqueue({ kind: 'event', msg });
+    if (RELEVANT.has(msg.event)) delivery.event(msg);
   });
   // Also what makes the client adopt a new connection id (and reset its sequence) after a restart.
   client.addMissedMessageListener(() => logger.info('mattermost websocket events were missed; catching up through REST'));
@@ -294,11 +233,10 @@ export function listen(deps: ListenerDeps, handlers: ChatListenHandlers): Promis
       client.close();
       for (const s of sockets) s.detach();
       sockets.clear();
-      queue.length = 0;
       settleFirst();
     }
-    // Wait for the handler under way, unless this is that handler stopping its own listener.
-    if (!insideHandler.getStore()) await idle;
+    // Waits for the handler under way, unless this is that handler stopping its own listener.
+    await delivery.stop();
   };
 
   return first.then(() => stop);

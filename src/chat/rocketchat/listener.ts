@@ -25,10 +25,10 @@
  *
  * Message text and credentials are never logged.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Rocketchat } from '@rocket.chat/sdk';
 import type { AgentEvent, ChatListenHandlers } from '../platform.js';
-import { errorCode, isRetryable } from '../../core/errors.js';
+import { errorCode } from '../../core/errors.js';
+import { EventDelivery } from '../event-delivery.js';
 import type { Logger } from '../../log.js';
 import { sdkLogger } from './sdk-logger.js';
 import type { RcMessage } from './wire.js';
@@ -74,12 +74,8 @@ interface SdkDriver {
   connect(options?: Record<string, unknown>): Promise<unknown>;
 }
 
-type Task = { kind: 'connected'; reconnect: boolean } | { kind: 'message'; message: RcMessage };
-
 const STREAM = 'stream-room-messages';
 const MY_MESSAGES = '__my_messages__';
-/** How often and how long mapping a message is retried when its REST look-ups fail transiently. */
-const MAP_RETRY_DELAYS_MS = [250, 1000];
 
 /** See `ChatAgentSide.listen`. Resolves once the first connection is established or has failed once. */
 export async function listen(deps: ListenerDeps, handlers: ChatListenHandlers): Promise<() => Promise<void>> {
@@ -95,74 +91,17 @@ export async function listen(deps: ListenerDeps, handlers: ChatListenHandlers): 
   const driver = (await (client as unknown as { socket: Promise<SdkDriver> }).socket);
   const ddp = driver.ddp;
 
-  const queue: Task[] = [];
-  const insideHandler = new AsyncLocalStorage<boolean>();
+  const delivery = new EventDelivery<RcMessage>(handlers, (message) => deps.toEvents(message), logger, 'rocketchat');
   let stopped = false;
   let up = false;
   let everUp = false;
   let buffer: RcMessage[] = [];
   let previousSubs = new Set<string>();
   let loginFailures = 0;
-  let draining = false;
-  let idle: Promise<void> = Promise.resolve();
   let settleFirst: () => void = () => undefined;
   const first = new Promise<void>((resolve) => {
     settleFirst = resolve;
   });
-
-  const enqueue = (task: Task): void => {
-    if (stopped) return;
-    queue.push(task);
-    if (!draining) {
-      draining = true;
-      idle = drain();
-    }
-  };
-
-  const drain = async (): Promise<void> => {
-    try {
-      while (!stopped && queue.length > 0) {
-        const task = queue.shift() as Task;
-        await insideHandler.run(true, () => run(task));
-      }
-    } finally {
-      draining = false;
-    }
-  };
-
-  const run = async (task: Task): Promise<void> => {
-    if (task.kind === 'connected') {
-      try {
-        await handlers.onConnected({ reconnect: task.reconnect });
-      } catch (err) {
-        logger.warn({ code: errorCode(err) }, 'rocketchat onConnected handler failed');
-      }
-      return;
-    }
-    for (const event of await mapMessage(task.message)) {
-      if (stopped) return;
-      try {
-        await handlers.onEvent(event);
-      } catch (err) {
-        logger.warn({ code: errorCode(err), kind: event.kind }, 'agent event handler failed; the event is caught up later');
-      }
-    }
-  };
-
-  const mapMessage = async (message: RcMessage): Promise<AgentEvent[]> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await deps.toEvents(message);
-      } catch (err) {
-        const delay = MAP_RETRY_DELAYS_MS[attempt];
-        if (delay === undefined || !isRetryable(err) || stopped) {
-          logger.warn({ code: errorCode(err) }, 'rocketchat message could not be read; it is caught up at the next connection');
-          return [];
-        }
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-  };
 
   // The SDK logs in with this on every (re)connection; `{resume: token}` goes on the wire.
   ddp.resume = { id: deps.userId, token: deps.token };
@@ -214,7 +153,7 @@ export async function listen(deps: ListenerDeps, handlers: ChatListenHandlers): 
     if (stopped) return;
     const message = frame?.fields?.args?.[0] as RcMessage | undefined;
     if (!message || typeof message !== 'object') return;
-    if (up) enqueue({ kind: 'message', message });
+    if (up) delivery.event(message);
     else buffer.push(message);
   });
 
@@ -236,8 +175,8 @@ export async function listen(deps: ListenerDeps, handlers: ChatListenHandlers): 
     const reconnect = everUp;
     everUp = true;
     logger.info({ reconnect }, 'rocketchat realtime connected');
-    enqueue({ kind: 'connected', reconnect });
-    for (const message of buffer) enqueue({ kind: 'message', message });
+    delivery.connected(reconnect);
+    for (const message of buffer) delivery.event(message);
     buffer = [];
     up = true;
     settleFirst();
@@ -251,7 +190,6 @@ export async function listen(deps: ListenerDeps, handlers: ChatListenHandlers): 
   const stop = async (): Promise<void> => {
     if (!stopped) {
       stopped = true;
-      queue.length = 0;
       buffer = [];
       ddp.resume = null;
       ddp.reopen = async () => undefined;
@@ -269,7 +207,7 @@ export async function listen(deps: ListenerDeps, handlers: ChatListenHandlers): 
       }
       settleFirst();
     }
-    if (!insideHandler.getStore()) await idle;
+    await delivery.stop();
   };
 
   await first;
