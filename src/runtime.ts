@@ -115,6 +115,8 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
       accessToken: wa.accessToken,
       phoneNumberId: wa.numbers[0]!.phoneNumberId,
       displayPhoneNumber: '+1 555 010 0001',
+      // Like Meta: every accepted reply gets a `sent` status webhook, so agents see ☑️ at once.
+      autoSentStatus: true,
     });
   }
   const effective: RelaisConfig = { ...config, whatsapp: wa };
