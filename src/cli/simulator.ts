@@ -18,8 +18,8 @@ export async function runSimulator(env: NodeJS.ProcessEnv, opts: { port: number;
     graphBase: `http://127.0.0.1:${opts.port}/graph/v23.0`,
     webhookUrl: `${opts.relaisUrl.replace(/\/+$/, '')}/webhooks/whatsapp`,
     appSecret, accessToken, phoneNumberId, displayPhoneNumber: '+1 555 010 0001',
-      // Like Meta: every accepted reply gets a `sent` status webhook, so agents see ☑️ at once.
-      autoSentStatus: true,
+    // Like Meta: every accepted reply gets a `sent` status webhook, so agents see ☑️ at once.
+    autoSentStatus: true,
   });
   serve({ fetch: sim.app.fetch, port: opts.port, hostname: '127.0.0.1' });
   console.log(`WhatsApp simulator on http://127.0.0.1:${opts.port}/ (webhooks to ${opts.relaisUrl}, phone_number_id ${phoneNumberId})\nSet WHATSAPP_API_URL=http://127.0.0.1:${opts.port}/graph/v23.0 on Relais.`);
