@@ -56,8 +56,6 @@ export interface Queue {
   boss: PgBoss;
   /** Enqueues inside the caller's transaction: the job exists only if the transaction commits. */
   sendInTx(tx: Db, queue: string, data: object, options?: SendOptions): Promise<string | null>;
-  /** Like `sendInTx` for many jobs in one statement (the queue's policy and retry settings apply). */
-  insertInTx(tx: Db, queue: string, jobs: { data: object; singletonKey?: string }[]): Promise<void>;
   stop(opts?: { graceful?: boolean; timeoutMs?: number }): Promise<void>;
 }
 
@@ -82,9 +80,6 @@ export async function startQueue(database: Database, logger: Logger, opts: { sup
   return {
     boss,
     sendInTx: (tx, queue, data, options) => boss.send(queue, data, { ...options, db: fromDrizzle(tx as never, sql as never) }),
-    insertInTx: async (tx, queue, jobs) => {
-      if (jobs.length) await boss.insert(queue, jobs, { db: fromDrizzle(tx as never, sql as never) });
-    },
     stop: async ({ graceful = true, timeoutMs = 20_000 } = {}) => {
       await boss.stop({ graceful, timeout: timeoutMs, close: true, wait: true } as never);
     },

@@ -26,28 +26,16 @@ export function createWebhookStore(d: {
   isKnownNumber(phoneNumberId: string): boolean;
   outbound?: { enqueueIndicator(tx: Db, job: { outboxId: string; customerId: string }): Promise<void>; enqueueTemplateSync(tx: Db): Promise<void> };
 }) {
-  type Outcome = { stored: number; duplicates: number; statuses: number; quarantined: boolean };
-  type Pending = { raw: Uint8Array; parsed: ParsedWebhook; resolve(o: Outcome): void; reject(e: unknown): void };
-
-  /** Persists webhooks in one transaction, their relay jobs in one multi-row insert. */
-  const persistAll = (items: Pending[]): Promise<Outcome[]> => persistAllOnce(items).catch((err: unknown) => {
-    // The customer cache may hold a customer this transaction created and rolled back.
-    d.customerCache.clear();
-    throw err;
-  });
-  const persistAllOnce = async (items: Pending[]): Promise<Outcome[]> => d.database.db.transaction(async (tx) => {
-    const jobs: { data: object; singletonKey: string }[] = [];
-    const outcomes: Outcome[] = [];
-    for (const { raw, parsed } of items) {
+  return {
+    accept: async (raw: Uint8Array, parsed: ParsedWebhook) => d.database.db.transaction(async (tx) => {
       const r = await persistWebhook(tx, {
         ring: d.ring, keys: d.keys, customerCache: d.customerCache, isKnownNumber: d.isKnownNumber,
-        enqueueRelay: async (_t, job) => { jobs.push({ data: job, singletonKey: job.customerId }); },
+        enqueueRelay: async (t, job) => { await d.queue.sendInTx(t, QUEUES.relay, job, { singletonKey: job.customerId }); },
         enqueueIndicator: d.outbound?.enqueueIndicator,
       }, parsed);
       if (d.outbound && parsed.otherFields.some((f) => f.field === 'message_template_status_update')) await d.outbound.enqueueTemplateSync(tx);
       const reason = r.unroutable > 0 ? 'unknown_phone_number_id' : r.anonymous > 0 ? 'no_customer_identity' : undefined;
       if (reason) await insertQuarantine(tx, d.ring, raw, reason, parsed.phoneNumberIds.find((id) => !d.isKnownNumber(id)));
-      outcomes.push({ stored: r.stored.length, duplicates: r.duplicates.length, statuses: r.statuses.length, quarantined: Boolean(reason) });
       for (const s of r.stored) d.metrics.inboundMessages.inc({ type: s.type.split(':')[0]!, duplicate: 'false' });
       for (const x of r.duplicates) d.metrics.inboundMessages.inc({ type: x.type.split(':')[0]!, duplicate: 'true' });
       for (const s of r.statuses) d.metrics.statusUpdates.inc({ status: s.status });
@@ -55,42 +43,11 @@ export function createWebhookStore(d: {
         d.metrics.webhooksQuarantined.inc({ reason });
         d.logger.warn({ reason, unroutable: r.unroutable, anonymous: r.anonymous }, 'webhook had messages Relais cannot route; quarantined');
       }
-    }
-    await d.queue.insertInTx(tx, QUEUES.relay, jobs);
-    return outcomes;
-  });
-
-  // Group commit: webhooks that arrive while a transaction is under way wait for the next one,
-  // which takes them all (up to MAX_BATCH). Each still resolves only after its own commit.
-  const pending: Pending[] = [];
-  let flushing = false;
-  const flush = async (): Promise<void> => {
-    flushing = true;
-    while (pending.length) {
-      const batch = pending.splice(0, MAX_BATCH);
-      try {
-        const outcomes = await persistAll(batch);
-        batch.forEach((p, i) => p.resolve(outcomes[i]!));
-      } catch (err) {
-        if (batch.length === 1) { batch[0]!.reject(err); continue; }
-        // One bad webhook must not refuse the others: retry each on its own.
-        for (const p of batch) await persistAll([p]).then((o) => p.resolve(o[0]!), p.reject);
-      }
-    }
-    flushing = false;
-  };
-
-  return {
-    accept: (raw: Uint8Array, parsed: ParsedWebhook) => new Promise<Outcome>((resolve, reject) => {
-      pending.push({ raw, parsed, resolve, reject });
-      if (!flushing) void flush();
+      return { stored: r.stored.length, duplicates: r.duplicates.length, statuses: r.statuses.length, quarantined: Boolean(reason) };
     }),
     quarantine: async (raw: Uint8Array, reason: string) => { await insertQuarantine(d.database.db, d.ring, raw, reason); },
   };
 }
-
-/** Webhooks committed together at most (bounds the transaction's size and lock time). */
-const MAX_BATCH = 64;
 
 /** Keeps signed bytes Relais could not use, sealed with the quarantine system key. */
 async function insertQuarantine(db: Db, ring: KeyRing, raw: Uint8Array, reason: string, phoneNumberId?: string): Promise<void> {
