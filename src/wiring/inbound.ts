@@ -27,7 +27,17 @@ export function createWebhookStore(d: {
   outbound?: { enqueueIndicator(tx: Db, job: { outboxId: string; customerId: string }): Promise<void>; enqueueTemplateSync(tx: Db): Promise<void> };
 }) {
   return {
-    accept: async (raw: Uint8Array, parsed: ParsedWebhook) => d.database.db.transaction(async (tx) => {
+    accept: (raw: Uint8Array, parsed: ParsedWebhook) => accept(raw, parsed).catch((err: unknown) => {
+      // The customer cache may hold a customer this transaction created and rolled back
+      // (a webhook with two messages of a new customer finds it uncommitted).
+      d.customerCache.clear();
+      throw err;
+    }),
+    quarantine: async (raw: Uint8Array, reason: string) => { await insertQuarantine(d.database.db, d.ring, raw, reason); },
+  };
+
+  async function accept(raw: Uint8Array, parsed: ParsedWebhook) {
+    return d.database.db.transaction(async (tx) => {
       const r = await persistWebhook(tx, {
         ring: d.ring, keys: d.keys, customerCache: d.customerCache, isKnownNumber: d.isKnownNumber,
         enqueueRelay: async (t, job) => { await d.queue.sendInTx(t, QUEUES.relay, job, { singletonKey: job.customerId }); },
@@ -44,9 +54,8 @@ export function createWebhookStore(d: {
         d.logger.warn({ reason, unroutable: r.unroutable, anonymous: r.anonymous }, 'webhook had messages Relais cannot route; quarantined');
       }
       return { stored: r.stored.length, duplicates: r.duplicates.length, statuses: r.statuses.length, quarantined: Boolean(reason) };
-    }),
-    quarantine: async (raw: Uint8Array, reason: string) => { await insertQuarantine(d.database.db, d.ring, raw, reason); },
-  };
+    });
+  }
 }
 
 /** Keeps signed bytes Relais could not use, sealed with the quarantine system key. */

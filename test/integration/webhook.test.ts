@@ -43,6 +43,16 @@ describe.skipIf(!HAVE_FIXTURES)('POST /webhooks/whatsapp (needs ../shared/fixtur
     expect(await r.count('pgboss.job', `name = 'relay'`)).toBe(before + 1);
   });
 
+  it('stores concurrent webhooks without losing or doubling any', async () => {
+    const before = await r.count('messages');
+    const jobs = await r.count('pgboss.job', `name = 'relay'`);
+    const bodies = Array.from({ length: 40 }, (_, i) => fixtureWithUniqueIds('text.json', `burst${i}`));
+    const answers = await Promise.all([...bodies, ...bodies.slice(0, 10)].map((b) => r.postWebhook(b)));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(await r.count('messages')).toBe(before + 40);
+    expect(await r.count('pgboss.job', `name = 'relay'`)).toBe(jobs + 40);
+  });
+
   it('refuses bodies over 3 MiB with 413', async () => {
     const big = '{"object":"whatsapp_business_account","pad":"' + 'x'.repeat(3 * 1024 * 1024) + '"}';
     const res = await r.postWebhook(big);
