@@ -37,7 +37,7 @@ export function createWebhookStore(d: {
   };
 
   async function accept(raw: Uint8Array, parsed: ParsedWebhook) {
-    return d.database.db.transaction(async (tx) => {
+    const { r, reason } = await d.database.db.transaction(async (tx) => {
       const r = await persistWebhook(tx, {
         ring: d.ring, keys: d.keys, customerCache: d.customerCache, isKnownNumber: d.isKnownNumber,
         enqueueRelay: async (t, job) => { await d.queue.sendInTx(t, QUEUES.relay, job, { singletonKey: job.customerId }); },
@@ -46,15 +46,17 @@ export function createWebhookStore(d: {
       if (d.outbound && parsed.otherFields.some((f) => f.field === 'message_template_status_update')) await d.outbound.enqueueTemplateSync(tx);
       const reason = r.unroutable > 0 ? 'unknown_phone_number_id' : r.anonymous > 0 ? 'no_customer_identity' : undefined;
       if (reason) await insertQuarantine(tx, d.ring, raw, reason, parsed.phoneNumberIds.find((id) => !d.isKnownNumber(id)));
-      for (const s of r.stored) d.metrics.inboundMessages.inc({ type: s.type.split(':')[0]!, duplicate: 'false' });
-      for (const x of r.duplicates) d.metrics.inboundMessages.inc({ type: x.type.split(':')[0]!, duplicate: 'true' });
-      for (const s of r.statuses) d.metrics.statusUpdates.inc({ status: s.status });
-      if (reason) {
-        d.metrics.webhooksQuarantined.inc({ reason });
-        d.logger.warn({ reason, unroutable: r.unroutable, anonymous: r.anonymous }, 'webhook had messages Relais cannot route; quarantined');
-      }
-      return { stored: r.stored.length, duplicates: r.duplicates.length, statuses: r.statuses.length, quarantined: Boolean(reason) };
+      return { r, reason };
     });
+    // Counted once committed: a rolled-back webhook (answered 503, retried by Meta) is not counted twice.
+    for (const s of r.stored) d.metrics.inboundMessages.inc({ type: s.type.split(':')[0]!, duplicate: 'false' });
+    for (const x of r.duplicates) d.metrics.inboundMessages.inc({ type: x.type.split(':')[0]!, duplicate: 'true' });
+    for (const s of r.statuses) d.metrics.statusUpdates.inc({ status: s.status });
+    if (reason) {
+      d.metrics.webhooksQuarantined.inc({ reason });
+      d.logger.warn({ reason, unroutable: r.unroutable, anonymous: r.anonymous }, 'webhook had messages Relais cannot route; quarantined');
+    }
+    return { stored: r.stored.length, duplicates: r.duplicates.length, statuses: r.statuses.length, quarantined: Boolean(reason) };
   }
 }
 

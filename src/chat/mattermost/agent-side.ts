@@ -23,7 +23,7 @@ import type { Post } from '@mattermost/types/posts';
 import type { AgentEvent, AgentPostEvent, AgentReactionEvent, ChatChannelRef, ChatFile, ChatFileRef, ChatPostRef } from '../platform.js';
 import { RelaisError } from '../../core/errors.js';
 import type { Logger } from '../../log.js';
-import { truncateRunes } from './channels.js';
+import { truncateRunes } from '../channel-name.js';
 import { call, httpStatus, type RelaisClient4 } from './client.js';
 import { mattermostNameToEmoji } from './emoji.js';
 import { MAX_POST_RUNES, type PostService } from './posts.js';

@@ -14,25 +14,12 @@ import type { CustomerChannelSpec } from '../platform.js';
 import { RelaisError } from '../../core/errors.js';
 import type { Logger } from '../../log.js';
 import { call, httpStatus, serverErrorId, type RelaisClient4 } from './client.js';
+import { customerChannelName, truncateRunes } from '../channel-name.js';
 
 const CHANNEL_EXISTS = 'store.sql_channel.save_channel.exists.app_error';
 const MAX_DISPLAY_NAME = 64;
 const MAX_HEADER = 1024;
 const MAX_PURPOSE = 250;
-
-/** Truncates to `max` code points (Mattermost counts runes), never splitting a surrogate pair. */
-export function truncateRunes(s: string, max: number): string {
-  const cps = Array.from(s);
-  return cps.length <= max ? s : cps.slice(0, max - 1).join('') + '…';
-}
-
-/** `wa-<key>`: a valid Mattermost channel name (lowercase, 1–64 chars) for a valid spec key. */
-export function channelNameFor(key: string): string {
-  if (!/^[a-z0-9]{1,40}$/.test(key)) {
-    throw new RelaisError('chat_invalid_channel_key', 'Customer channel key must be 1–40 characters of [a-z0-9]', { retryable: false });
-  }
-  return `wa-${key}`;
-}
 
 export interface ChannelDeps {
   api: RelaisClient4;
@@ -96,7 +83,7 @@ export class ChannelManager {
 
   /** See `ChatPlatform.ensureCustomerChannel`. Concurrent calls for one channel share one attempt. */
   ensureCustomerChannel(spec: CustomerChannelSpec): Promise<string> {
-    const name = channelNameFor(spec.key);
+    const name = customerChannelName(spec.key);
     const key = `${spec.team}/${name}`;
     let p = this.inFlight.get(key);
     if (!p) {

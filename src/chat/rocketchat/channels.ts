@@ -24,24 +24,11 @@ import { RelaisError } from '../../core/errors.js';
 import type { Logger } from '../../log.js';
 import { errorIdOfError, httpErrorOf, type RocketChatRest } from './rest.js';
 import type { RcRoom } from './wire.js';
+import { customerChannelName, truncateRunes } from '../channel-name.js';
 
 export const MAX_DISPLAY_NAME = 64;
 const MAX_TOPIC = 250;
 const PAGE = 100;
-
-/** Truncates to `max` code points, never splitting a surrogate pair, marking the cut with `…`. */
-export function truncateRunes(s: string, max: number): string {
-  const cps = Array.from(s);
-  return cps.length <= max ? s : cps.slice(0, max - 1).join('') + '…';
-}
-
-/** `wa-<key>`: a valid Rocket.Chat room name for a valid spec key. */
-export function groupNameFor(key: string): string {
-  if (!/^[a-z0-9]{1,40}$/.test(key)) {
-    throw new RelaisError('chat_invalid_channel_key', 'Customer channel key must be 1–40 characters of [a-z0-9]', { retryable: false });
-  }
-  return `wa-${key}`;
-}
 
 export interface ChannelDeps {
   rest: RocketChatRest;
@@ -66,7 +53,7 @@ export class ChannelManager {
 
   /** See `ChatPlatform.ensureCustomerChannel`. Concurrent calls for one key share one attempt. */
   ensureCustomerChannel(spec: CustomerChannelSpec): Promise<string> {
-    const name = groupNameFor(spec.key);
+    const name = customerChannelName(spec.key);
     let p = this.inFlight.get(name);
     if (!p) {
       p = this.ensure(spec, name).finally(() => this.inFlight.delete(name));
