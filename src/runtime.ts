@@ -1,11 +1,11 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
-import { eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { CustomerKeyStore } from './archive/customer-keys.js';
-import { createKeyRing, unwrapIndexRoot, wrapIndexRoot, wrappedKekVersion, type KeyRing } from './archive/keyring.js';
+import type { KeyRing } from './archive/keyring.js';
+import { loadKeyRing } from './archive/load-key-ring.js';
 import { loadMasterKeys } from './archive/master-key.js';
-import { initSodium, randomBytes } from './archive/sodium.js';
+import { initSodium } from './archive/sodium.js';
 import type { ChatPlatform } from './chat/platform.js';
 import { createChatPlatform } from './chat/factory.js';
 import { routeForNumber, type RelaisConfig } from './config/load.js';
@@ -14,7 +14,6 @@ import { BoundedMap } from './core/bounded-map.js';
 import type { MediaSource } from './core/relay-worker.js';
 import { openDatabase, describeDatabase, type Database } from './db/client.js';
 import { runMigrations, schemaReady } from './db/migrate.js';
-import { settings } from './db/schema/index.js';
 import { createApp } from './http/app.js';
 import { chatCommandRoutes } from './http/routes/chat-command.js';
 import { dbErrorFields, type Logger } from './log.js';
@@ -260,22 +259,4 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
     return stopped;
   };
   return { app, database, queue, ring, keys, metrics, platform, simulator, outbound, url, stop };
-}
-
-/**
- * The key ring with its blind-index root: a random key created once per deployment, stored
- * wrapped by the master key in `settings`, so blind indexes (and the UNIQUE wamid constraint)
- * survive master-key rotation. Replicas racing on first start agree through the primary key.
- */
-async function loadKeyRing(database: Database, keys: Parameters<typeof createKeyRing>[0]): Promise<KeyRing> {
-  const bootstrap = createKeyRing(keys);
-  const read = () => database.db.select().from(settings).where(eq(settings.key, 'index_root')).limit(1);
-  let [row] = await read();
-  if (!row) {
-    const root = randomBytes(32);
-    const wrapped = wrapIndexRoot(bootstrap, root);
-    await database.db.insert(settings).values({ key: 'index_root', value: wrapped, kekVersion: wrappedKekVersion(wrapped) }).onConflictDoNothing();
-    [row] = await read();
-  }
-  return createKeyRing(keys, { indexRoot: unwrapIndexRoot(bootstrap, row!.value) });
 }

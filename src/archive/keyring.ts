@@ -15,12 +15,12 @@ import type { MasterKey } from './master-key.js';
 import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, KEY_BYTES, aeadOpen, aeadSeal, assertKey, kdfDerive, randomBytes } from './sodium.js';
 
 /** What a blind index is computed over; each purpose has its own key. */
-export type IndexPurpose = 'wamid' | 'customer' | 'phone' | 'post' | 'token' | 'channel';
+export type IndexPurpose = 'wamid' | 'customer' | 'phone' | 'post' | 'token' | 'channel' | 'audit';
 /** Deployment-wide data not tied to one customer. */
 export type SystemKeyPurpose = 'quarantine';
 
 /** crypto_kdf subkey ids. Never renumber: stored blind indexes and ciphertexts depend on them. */
-const INDEX_SUBKEY_IDS: Record<IndexPurpose, number> = { wamid: 1, customer: 2, phone: 3, post: 4, token: 5, channel: 6 };
+const INDEX_SUBKEY_IDS: Record<IndexPurpose, number> = { wamid: 1, customer: 2, phone: 3, post: 4, token: 5, channel: 6, audit: 7 };
 const SYSTEM_SUBKEY_IDS: Record<SystemKeyPurpose, number> = { quarantine: 1 };
 const CTX_INDEX = 'relaisbx';
 const CTX_SYSTEM = 'relaisys';

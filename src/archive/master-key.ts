@@ -90,13 +90,14 @@ function errnoCode(err: unknown): string | undefined {
  * trimmed), else in development `<dataDir>/master.key` — reused if present, otherwise created
  * (directory mode 0700, file mode 0600, created atomically so concurrent starts agree on one
  * key). Returns the keys and where they came from (`path` for file sources).
+ * `allowGenerate: false` (administrative commands) reuses a development key but never creates one.
  *
  * I/O: reads the key file; in development may create `dataDir` and `master.key`.
  * Throws `RelaisError('key_missing')` in production when neither `inline` nor `file` is set, or
  * when the key file cannot be read; `RelaisError('key_invalid')` when the text does not parse
  * (the message names the source and the entry, never the key).
  */
-export async function loadMasterKeys(opts: { inline?: string; file?: string; dataDir: string; production: boolean }): Promise<{ keys: MasterKey[]; source: MasterKeySource; path?: string }> {
+export async function loadMasterKeys(opts: { inline?: string; file?: string; dataDir: string; production: boolean; allowGenerate?: boolean }): Promise<{ keys: MasterKey[]; source: MasterKeySource; path?: string }> {
   await initSodium();
   if (opts.inline !== undefined && opts.inline.trim() !== '') {
     return { keys: parseFrom(opts.inline, 'RELAIS_MASTER_KEY'), source: 'env' };
@@ -112,6 +113,14 @@ export async function loadMasterKeys(opts: { inline?: string; file?: string; dat
       `No master key: set RELAIS_MASTER_KEY (base64 of 32 random bytes) or RELAIS_MASTER_KEY_FILE (a file holding it); ${HOW_TO_GENERATE}. Production never generates a key`,
       { retryable: false },
     );
+  }
+  if (opts.allowGenerate === false) {
+    const path = join(opts.dataDir, 'master.key');
+    const existing = await readExisting(path);
+    if (existing === undefined) {
+      throw new RelaisError('key_missing', `No master key: RELAIS_MASTER_KEY and RELAIS_MASTER_KEY_FILE are unset and there is no development key at ${path}. Set the same key as the running bridge`, { retryable: false });
+    }
+    return { keys: parseFrom(existing, `development key file ${path}`), source: 'dev-file', path };
   }
   return loadDevKey(opts.dataDir);
 }

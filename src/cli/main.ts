@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { createLogger, dbErrorFields } from '../log.js';
+import { runAudit } from './audit.js';
 import { runCheckConfig } from './check-config.js';
 import { runMigrate } from './migrate.js';
 import { runServe } from './serve.js';
@@ -16,6 +17,7 @@ Commands:
   migrate        Apply database migrations (safe to run from several replicas) and exit
   check-config   Validate the configuration and list every problem at once
   simulator      Run the WhatsApp simulator (Graph API fake + customer web page) on its own
+  audit          verify | list: check the audit log's hash chain, show recent entries
 
 Every setting is an environment variable; see docs/configuration.md.
 From a checkout: npm run relais -- <command>`;
@@ -30,6 +32,8 @@ async function main(argv: string[]): Promise<number> {
       return runMigrate(env);
     case 'check-config':
       return runCheckConfig(env);
+    case 'audit':
+      return runAudit(env, rest);
     case 'simulator': {
       const { values } = parseArgs({
         args: rest,

@@ -38,6 +38,13 @@ export interface RelaisConfig {
   notePrefix: string;
   mediaMaxBytes: number;
   plugins: Record<string, unknown>;
+  compliance: {
+    /** Global retention; a number's `retentionDays` overrides it. Undefined: keep. */
+    retentionDays?: number;
+    retentionPruneChat: boolean;
+    eraseChatPolicy: 'delete' | 'archive' | 'keep';
+    adminApi: { enabled: boolean; ratePerMinute: number };
+  };
 }
 
 export interface ConfigResult {
@@ -198,6 +205,12 @@ export async function loadConfig(
     notePrefix: e.RELAIS_NOTE_PREFIX,
     mediaMaxBytes: e.MEDIA_MAX_BYTES,
     plugins: file.plugins ?? {},
+    compliance: {
+      retentionDays: e.RETENTION_DAYS,
+      retentionPruneChat: e.RETENTION_PRUNE_CHAT,
+      eraseChatPolicy: e.ERASE_CHAT_POLICY,
+      adminApi: { enabled: e.ADMIN_API_ENABLED, ratePerMinute: e.ADMIN_API_RATE_PER_MINUTE },
+    },
   };
   return { config, problems, missing, warnings };
 }

@@ -26,6 +26,7 @@ export const businessNumberSchema = z.object({
   agents: z.array(z.string().min(1)).optional().describe('Usernames (or @group) added to each customer channel of this number.'),
   accessToken: z.string().min(1).optional().describe('Graph API access token for this number, when it differs from WHATSAPP_ACCESS_TOKEN.'),
   label: z.string().optional().describe('Name shown to agents for this number (e.g. "Support FR").'),
+  retentionDays: z.number().int().min(1).max(36500).optional().describe('Retention for this number\'s conversations, overriding RETENTION_DAYS.'),
 });
 export type BusinessNumber = z.infer<typeof businessNumberSchema>;
 
@@ -82,5 +83,13 @@ export const envSchema = z.object({
   RELAY_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8).describe('Relay jobs processed at once by this replica.'),
   MEDIA_MAX_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(100 * 1024 * 1024)
     .describe('Global cap on one inbound media file, on top of WhatsApp\'s per-type limits.'),
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).optional()
+    .describe('Delete message content and media older than this many days (daily job). Unset: keep until erased. Per-number overrides in relais.config.yaml.'),
+  RETENTION_PRUNE_CHAT: boolish.default(false).describe('Also delete the chat posts Relais created for messages the retention job purges.'),
+  ERASE_CHAT_POLICY: z.enum(['delete', 'archive', 'keep']).default('delete')
+    .describe('What `relais erase` does with the customer\'s chat channel and its files: delete it, archive it, or keep it.'),
+  ADMIN_API_ENABLED: boolish.default(true).describe('Serve the admin API under /api/v1 (bearer tokens from `relais tokens create`).'),
+  ADMIN_API_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(100000).default(120)
+    .describe('Admin API requests per minute per token (and per client address for failed authentication).'),
 });
 export type EnvConfig = z.infer<typeof envSchema>;

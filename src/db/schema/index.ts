@@ -4,3 +4,4 @@ export * from './messages.js';
 export * from './media.js';
 export * from './quarantine.js';
 export * from './outbox.js';
+export * from './compliance.js';

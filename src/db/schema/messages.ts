@@ -34,6 +34,11 @@ export const messages = pgTable('messages', {
   statusRank: integer('status_rank').notNull().default(0),
   statusAt: timestamp('status_at', { withTimezone: true }),
   statusErrorCode: integer('status_error_code'),
+  /**
+   * Set when retention removed the content: `content_enc` is then empty, media, wamid and search
+   * postings are gone; direction, type, timestamps and status stay for reports.
+   */
+  contentPurgedAt: timestamp('content_purged_at', { withTimezone: true }),
 }, (t) => [
   unique('messages_wamid_bidx_uq').on(t.wamidBidx),
   index('messages_customer_idx').on(t.customerId, t.receivedAt),
