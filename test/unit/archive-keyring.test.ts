@@ -164,7 +164,7 @@ describe('index keys', () => {
       seen.add(hex(k));
     }
     expect(seen.size).toBe(INDEX_PURPOSES.length);
-    expect(INDEX_PURPOSES).toEqual(['wamid', 'customer', 'phone', 'post', 'token', 'channel']);
+    expect(INDEX_PURPOSES).toEqual(['wamid', 'customer', 'phone', 'post', 'token', 'channel', 'audit']);
   });
 
   it('return copies the caller may wipe', () => {
