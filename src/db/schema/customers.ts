@@ -26,6 +26,13 @@ export const customers = pgTable('customers', {
   chatCursor: bigint('chat_cursor', { mode: 'number' }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  /**
+   * Set when retention retired this customer (every message purged, inactive beyond the limit):
+   * sealed identity, phone index, data key and channel link are gone, `customer_bidx` and
+   * `channel_key` hold a non-matching tombstone, so a returning person becomes a new customer.
+   * The row stays so the purged messages keep their (non-personal) conversation metadata.
+   */
+  identityShreddedAt: timestamp('identity_shredded_at', { withTimezone: true }),
 }, (t) => [
   unique('customers_number_customer_uq').on(t.phoneNumberId, t.customerBidx),
   index('customers_phone_bidx_idx').on(t.phoneBidx),

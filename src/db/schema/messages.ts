@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigserial, index, integer, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { customers } from './customers.js';
 import { bytea } from './types.js';
@@ -35,8 +36,13 @@ export const messages = pgTable('messages', {
   statusAt: timestamp('status_at', { withTimezone: true }),
   statusErrorCode: integer('status_error_code'),
   /**
-   * Set when retention removed the content: `content_enc` is then empty, media, wamid and search
-   * postings are gone; direction, type, timestamps and status stay for reports.
+   * Set when retention removed the content (src/compliance/retention.ts, docs/retention.md).
+   * A purged row has `content_enc` = empty bytes (not a ciphertext: never open it), `wamid_enc`
+   * and `ref_bidx` null, no media and no search postings; `wamid_bidx` is kept until Meta's
+   * redelivery horizon (8 days after receipt) has passed, then null. What stays is not content:
+   * id, customer, direction, type, timestamps, relay and delivery status. Readers (relay,
+   * export, search, rendering) must test this column before opening `content_enc`.
+   * `chat_post_id` stays until the chat post is deleted (when RETENTION_PRUNE_CHAT is on).
    */
   contentPurgedAt: timestamp('content_purged_at', { withTimezone: true }),
 }, (t) => [
@@ -44,6 +50,10 @@ export const messages = pgTable('messages', {
   index('messages_customer_idx').on(t.customerId, t.receivedAt),
   index('messages_relay_state_idx').on(t.relayState),
   index('messages_chat_post_idx').on(t.chatPostId),
+  // Retention: rows still holding content or a wamid index, by age.
+  index('messages_retention_idx').on(t.receivedAt).where(sql`content_purged_at is null or wamid_bidx is not null`),
+  // Retention chat pruning: purged rows whose chat post is not deleted yet.
+  index('messages_prune_idx').on(t.id).where(sql`content_purged_at is not null and chat_post_id is not null`),
 ]);
 
 /**

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { customers } from './customers.js';
 import { bytea } from './types.js';
@@ -33,10 +34,18 @@ export const outbox = pgTable('outbox', {
   indicator: text('indicator'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   sentAt: timestamp('sent_at', { withTimezone: true }),
+  /**
+   * Set when retention removed the content, as for `messages.content_purged_at`: `content_enc`
+   * is empty bytes (never open it), `wamid_enc` null, `wamid_bidx` null after the 8-day
+   * redelivery horizon; a row still queued or sending is closed as `failed` / `content_purged`.
+   * Kept: source key (the agent post's id, the catch-up dedupe key), kind, state, status, times.
+   */
+  contentPurgedAt: timestamp('content_purged_at', { withTimezone: true }),
 }, (t) => [
   unique('outbox_source_key_uq').on(t.sourceKey),
   unique('outbox_wamid_bidx_uq').on(t.wamidBidx),
   index('outbox_chat_post_idx').on(t.chatPostId),
+  index('outbox_retention_idx').on(t.createdAt).where(sql`content_purged_at is null or wamid_bidx is not null`),
 ]);
 
 /** Approved message templates, synced from the Graph API. Business content, not personal data. */
