@@ -8,6 +8,7 @@ import { loadMasterKeys } from './archive/master-key.js';
 import { initSodium } from './archive/sodium.js';
 import type { ChatPlatform } from './chat/platform.js';
 import { createChatPlatform } from './chat/factory.js';
+import { startKeyringHeartbeat } from './compliance/keyring-heartbeat.js';
 import { routeForNumber, type RelaisConfig } from './config/load.js';
 import { errorCode } from './core/errors.js';
 import { BoundedMap } from './core/bounded-map.js';
@@ -94,7 +95,8 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, inMemory: opts.inMemoryDb });
   await runMigrations(database);
   const ring = await loadKeyRing(database, master.keys);
-  const keys = new CustomerKeyStore(ring);
+  const keys = new CustomerKeyStore(ring, { watch: { metrics, logger } });
+  const heartbeat = await startKeyringHeartbeat({ db: database.db, ring, logger });
   const queue = await startQueue(database, logger);
 
   // The simulator plays Meta in development when no WhatsApp credentials are configured.
@@ -254,6 +256,7 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
       await outbound?.stop().catch(() => undefined);
       await queue.stop({ graceful: true, timeoutMs: 20_000 }).catch((err) => logger.warn({ err }, 'job queue did not stop cleanly'));
       if (platform) await platform.close().catch(() => undefined);
+      await heartbeat.stop();
       await database.close().catch(() => undefined);
     })();
     return stopped;

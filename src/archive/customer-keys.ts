@@ -1,8 +1,19 @@
 import { and, desc, eq } from 'drizzle-orm';
+import { watchDecrypt, type DecryptWatch } from '../core/decrypt-failures.js';
 import { RelaisError } from '../core/errors.js';
 import type { Db } from '../db/client.js';
 import { customerKeys } from '../db/schema/index.js';
 import type { KeyRing } from './keyring.js';
+
+/** Options of a `CustomerKeyStore`. */
+export interface CustomerKeyStoreOptions {
+  /** How long an unwrapped DEK stays cached (default 5 minutes). */
+  ttlMs?: number;
+  /** Cache size bound (default 10,000 keys). */
+  maxEntries?: number;
+  /** Where failed unwraps (`key_missing`, `decrypt_failed`, `key_destroyed`) are counted and logged. */
+  watch?: DecryptWatch;
+}
 
 /**
  * Per-customer data keys (DEKs): created on first contact, stored only wrapped by the master
@@ -10,11 +21,19 @@ import type { KeyRing } from './keyring.js';
  *
  * Erasure deletes the rows (crypto-shredding) and must call `forget` on every replica's cache;
  * the cache TTL bounds how long a replica that missed the call can still decrypt.
+ * A master-key rotation rewraps the rows but never changes a DEK, so cached keys stay valid.
  */
 export class CustomerKeyStore {
   private readonly cache = new Map<string, { dek: Uint8Array; at: number }>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  private readonly watch?: DecryptWatch;
 
-  constructor(private readonly ring: KeyRing, private readonly ttlMs = 5 * 60_000, private readonly maxEntries = 10_000) {}
+  constructor(private readonly ring: KeyRing, opts: CustomerKeyStoreOptions = {}) {
+    this.ttlMs = opts.ttlMs ?? 5 * 60_000;
+    this.maxEntries = opts.maxEntries ?? 10_000;
+    this.watch = opts.watch;
+  }
 
   /** Creates version 1 of a new customer's DEK inside the caller's transaction. Returns the DEK. */
   async create(tx: Db, customerId: string): Promise<{ dek: Uint8Array; version: number }> {
@@ -26,10 +45,19 @@ export class CustomerKeyStore {
     return { dek, version };
   }
 
-  /** The DEK of `customerId` at `version`. Throws RelaisError('key_destroyed') when it no longer exists. */
+  /**
+   * The DEK of `customerId` at `version` (cached, else read and unwrapped). Throws
+   * RelaisError('key_destroyed') when it no longer exists (erased), `key_missing` when its master
+   * key is not loaded, `decrypt_failed` when the wrapped key does not authenticate; each is
+   * counted and logged through `watch` first.
+   */
   async get(db: Db, customerId: string, version: number): Promise<Uint8Array> {
     const hit = this.cache.get(`${customerId}:${version}`);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.dek;
+    return watchDecrypt(this.watch, { table: 'customer_keys', customerId, keyVersion: version }, () => this.load(db, customerId, version));
+  }
+
+  private async load(db: Db, customerId: string, version: number): Promise<Uint8Array> {
     const rows = await db.select().from(customerKeys)
       .where(and(eq(customerKeys.customerId, customerId), eq(customerKeys.version, version))).limit(1);
     const row = rows[0];
@@ -41,11 +69,15 @@ export class CustomerKeyStore {
     return dek;
   }
 
-  /** The newest DEK of a customer. */
+  /** The newest DEK of a customer. Throws like `get`. */
   async current(db: Db, customerId: string): Promise<{ dek: Uint8Array; version: number }> {
     const rows = await db.select({ version: customerKeys.version }).from(customerKeys)
       .where(eq(customerKeys.customerId, customerId)).orderBy(desc(customerKeys.version)).limit(1);
-    if (!rows[0]) throw new RelaisError('key_destroyed', 'The data key of this customer no longer exists (erased)', { retryable: false });
+    if (!rows[0]) {
+      return watchDecrypt(this.watch, { table: 'customer_keys', customerId }, () => {
+        throw new RelaisError('key_destroyed', 'The data key of this customer no longer exists (erased)', { retryable: false });
+      });
+    }
     return { dek: await this.get(db, customerId, rows[0].version), version: rows[0].version };
   }
 

@@ -38,6 +38,8 @@ export const INDEX_PURPOSES: readonly IndexPurpose[] = Object.keys(INDEX_SUBKEY_
 export interface KeyRing {
   /** Version of the first (current) master key; new wraps and system keys use it. */
   readonly currentKekVersion: number;
+  /** Versions of every loaded master key, current first (as listed in RELAIS_MASTER_KEY). */
+  readonly kekVersions: readonly number[];
   /** New random 32-byte data key (DEK). */
   newDataKey(): Uint8Array;
   /**
@@ -76,6 +78,7 @@ function missingKek(version: number, what: string): RelaisError {
 
 class KekKeyRing implements KeyRing {
   readonly currentKekVersion: number;
+  readonly kekVersions: readonly number[];
   readonly #keks = new Map<number, Uint8Array>();
   readonly #wrapKeys = new Map<number, Uint8Array>();
   readonly #indexKeys = new Map<IndexPurpose, Uint8Array>();
@@ -97,6 +100,7 @@ class KekKeyRing implements KeyRing {
       this.#wrapKeys.set(k.version, kdfDerive(kek, CTX_WRAP, 1));
     }
     this.currentKekVersion = keys[0]!.version;
+    this.kekVersions = Object.freeze(keys.map((k) => k.version));
     if (indexRoot !== undefined) assertKey(indexRoot, 'index root key');
     const root = indexRoot ?? this.#keks.get(this.currentKekVersion)!;
     for (const purpose of INDEX_PURPOSES) this.#indexKeys.set(purpose, kdfDerive(root, CTX_INDEX, INDEX_SUBKEY_IDS[purpose]));

@@ -56,7 +56,7 @@ export async function openCliContext(env: NodeJS.ProcessEnv, opts: { platform?: 
     let user = 'unknown';
     try { user = userInfo().username; } catch { /* no passwd entry in some containers */ }
     return {
-      config, database, masterKeys: master.keys, ring, keys: new CustomerKeyStore(ring), logger, platform,
+      config, database, masterKeys: master.keys, ring, keys: new CustomerKeyStore(ring, { watch: { logger } }), logger, platform,
       actor: `cli:${env.RELAIS_ACTOR || user}`,
       close: async () => {
         await platform?.close().catch(() => undefined);

@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { createLogger, dbErrorFields } from '../log.js';
 import { runAudit } from './audit.js';
 import { runCheckConfig } from './check-config.js';
+import { runKeys } from './keys.js';
 import { runMigrate } from './migrate.js';
 import { runServe } from './serve.js';
 import { runSimulator } from './simulator.js';
@@ -18,6 +19,7 @@ Commands:
   check-config   Validate the configuration and list every problem at once
   simulator      Run the WhatsApp simulator (Graph API fake + customer web page) on its own
   audit          verify | list: check the audit log's hash chain, show recent entries
+  keys           status | rotate: master-key versions in use; rewrap data keys to a new master key
 
 Every setting is an environment variable; see docs/configuration.md.
 From a checkout: npm run relais -- <command>`;
@@ -34,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
       return runCheckConfig(env);
     case 'audit':
       return runAudit(env, rest);
+    case 'keys':
+      return runKeys(env, rest);
     case 'simulator': {
       const { values } = parseArgs({
         args: rest,
