@@ -1,6 +1,7 @@
 import { bigint, index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { customers } from './customers.js';
 import { messages } from './messages.js';
+import { outbox } from './outbox.js';
 
 /**
  * Append-only audit log, hash-chained: `hash` = keyed BLAKE2b-256 over (`prev_hash`, id, at,
@@ -54,18 +55,38 @@ export const erasures = pgTable('erasures', {
 }, (t) => [index('erasures_phone_bidx_idx').on(t.phoneBidx)]);
 
 /**
- * Blind-index search postings: one row per (normalised token, message). `token` is the keyed
- * hash of the token truncated to 32 bits (deliberate collisions; results are verified after
- * decryption), see docs/search.md.
+ * Blind-index search postings of customer messages: one row per (token, message).
+ * `token` is the keyed hash of a normalised word (src/compliance/tokenizer.ts), truncated to
+ * `TOKEN_HASH_BITS` (src/compliance/search-index.ts): deliberate collisions, filtered out after
+ * decryption; see docs/search.md. The key starts with (token, received_at) so "the newest
+ * messages holding this token" is an ordered index range, and an AND of tokens probes the others
+ * by the full key. Written in the message's transaction; deleted with the message (cascade) or
+ * when retention purges its content.
  */
 export const messageTokens = pgTable('message_tokens', {
   token: integer('token').notNull(),
   messageId: uuid('message_id').notNull().references(() => messages.id, { onDelete: 'cascade' }),
   customerId: uuid('customer_id').notNull(),
+  /** Copy of `messages.received_at` (the ordering key). */
   receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
 }, (t) => [
-  primaryKey({ columns: [t.token, t.messageId], name: 'message_tokens_pk' }),
+  primaryKey({ columns: [t.token, t.receivedAt, t.messageId], name: 'message_tokens_pk' }),
   index('message_tokens_message_idx').on(t.messageId),
+]);
+
+/**
+ * Search postings of agent replies (outbox rows), same design as `message_tokens`. Deleted with
+ * the outbox row (cascade) or when retention purges its content.
+ */
+export const outboxTokens = pgTable('outbox_tokens', {
+  token: integer('token').notNull(),
+  outboxId: uuid('outbox_id').notNull().references(() => outbox.id, { onDelete: 'cascade' }),
+  customerId: uuid('customer_id').notNull(),
+  /** Copy of `outbox.created_at` (the ordering key). */
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.token, t.createdAt, t.outboxId], name: 'outbox_tokens_pk' }),
+  index('outbox_tokens_outbox_idx').on(t.outboxId),
 ]);
 
 /**

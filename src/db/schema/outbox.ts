@@ -45,6 +45,8 @@ export const outbox = pgTable('outbox', {
   unique('outbox_source_key_uq').on(t.sourceKey),
   unique('outbox_wamid_bidx_uq').on(t.wamidBidx),
   index('outbox_chat_post_idx').on(t.chatPostId),
+  // A customer's agent replies, newest first (search within one conversation, export).
+  index('outbox_customer_idx').on(t.customerId, t.createdAt),
   index('outbox_retention_idx').on(t.createdAt).where(sql`content_purged_at is null or wamid_bidx is not null`),
 ]);
 
