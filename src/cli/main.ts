@@ -8,6 +8,7 @@ import { runKeys } from './keys.js';
 import { runMigrate } from './migrate.js';
 import { runServe } from './serve.js';
 import { runSimulator } from './simulator.js';
+import { runTokens } from './tokens.js';
 
 const USAGE = `relais — WhatsApp Business ⇄ Mattermost bridge
 
@@ -19,6 +20,7 @@ Commands:
   check-config   Validate the configuration and list every problem at once
   simulator      Run the WhatsApp simulator (Graph API fake + customer web page) on its own
   audit          verify | list: check the audit log's hash chain, show recent entries
+  tokens         create | list | revoke: admin API bearer tokens (docs/admin-api.md)
   keys           status | rotate: master-key versions in use; rewrap data keys to a new master key
 
 Every setting is an environment variable; see docs/configuration.md.
@@ -36,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
       return runCheckConfig(env);
     case 'audit':
       return runAudit(env, rest);
+    case 'tokens':
+      return runTokens(env, rest);
     case 'keys':
       return runKeys(env, rest);
     case 'simulator': {
