@@ -16,3 +16,17 @@ export function truncateRunes(s: string, max: number): string {
   const cps = Array.from(s);
   return cps.length <= max ? s : cps.slice(0, max - 1).join('') + '…';
 }
+
+/**
+ * The name a customer channel takes when it is retired (archived by erasure): `wa-<key>-r<time>`,
+ * base-36 milliseconds. The `wa-<key>` name becomes free, so a later conversation with the same key
+ * gets a new channel instead of the retired one being restored. Pure.
+ */
+export function retiredChannelName(name: string, atMs: number): string {
+  return `${name}-r${Math.max(0, Math.floor(atMs)).toString(36)}`;
+}
+
+/** Whether `name` is one `retiredChannelName` produced. Pure. */
+export function isRetiredChannelName(name: string): boolean {
+  return /^wa-[a-z0-9]{1,40}-r[0-9a-z]+$/.test(name);
+}

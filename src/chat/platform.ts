@@ -57,6 +57,14 @@ export interface ChatPostInput {
   files?: ChatFile[];
 }
 
+/** What `deleteCustomerChannel` did. */
+export interface ChannelRemoval {
+  /** `deleted`: the channel, its posts and files are gone; `archived`: it was retired instead (see `detail`). */
+  outcome: 'deleted' | 'archived';
+  /** Why the channel was archived rather than deleted, and how to allow deletion (no personal data). */
+  detail?: string;
+}
+
 export interface ChatPlatformCapabilities {
   /** Posts can be threaded under a root post. */
   threads: boolean;
@@ -101,6 +109,29 @@ export interface ChatPlatform extends ChatAgentSide {
    * has no name for that emoji, so the caller can fall back to a readable line.
    */
   setReaction(post: ChatPostRef, emoji: string, on: boolean): Promise<boolean>;
+
+  /**
+   * Deletes one post (every part of it, when the adapter spread one post over several messages),
+   * with its files. Idempotent: a post that is already gone counts as deleted. Used by erasure and
+   * retention. Depending on the server this is a soft delete (Mattermost keeps the row with
+   * `delete_at` set; Rocket.Chat removes the message unless it keeps edit history).
+   */
+  deletePost(post: ChatPostRef): Promise<void>;
+
+  /**
+   * Deletes a customer channel with its posts and files. Idempotent: a channel that is already gone
+   * counts as deleted. When the server does not allow deletion through its API (Mattermost without
+   * `ServiceSettings.EnableAPIChannelDeletion`), the channel is retired as by
+   * `archiveCustomerChannel` and the result says so, with what the operator can change.
+   */
+  deleteCustomerChannel(channel: ChatChannelRef): Promise<ChannelRemoval>;
+
+  /**
+   * Retires a customer channel: archives it (posts and files stay readable to administrators) and
+   * renames it first, so that `ensureCustomerChannel` with the same key later creates a new channel
+   * instead of restoring this one. Idempotent (an already retired or deleted channel is left as is).
+   */
+  archiveCustomerChannel(channel: ChatChannelRef): Promise<void>;
 
   /** Present when the platform supports server-side slash commands (`/wa …`). */
   readonly slashCommands?: SlashCommandCapability;

@@ -9,6 +9,7 @@ import { RelaisError } from '../../src/core/errors.js';
 import type {
   AgentEvent, AgentPostEvent, AgentReactionEvent, ChatAgentSide, ChatChannelRef, ChatPlatform, ChatPostRef, CustomerChannelSpec,
 } from '../../src/chat/platform.js';
+import { runChatRemovalContract } from './chat-removal.contract.js';
 
 export interface HarnessChannel {
   ref: ChatChannelRef;
@@ -50,6 +51,12 @@ export interface ContractHarness {
   unknownAgent: string;
 
   channels(key: string): Promise<HarnessChannel[]>;
+  /** The channel with that ref whatever its name now (renamed, archived), or undefined when it no longer exists. */
+  channelByRef(ref: ChatChannelRef): Promise<HarnessChannel | undefined>;
+  /** Files of the channel that are attached to a live post and can still be downloaded. */
+  liveFileCount(channel: ChatChannelRef): Promise<number>;
+  /** Makes the server refuse (or allow) deleting channels through its API: Mattermost's EnableAPIChannelDeletion, Rocket.Chat's delete-p for the bot. */
+  forbidChannelDeletion(forbid: boolean): void;
   archive(channel: ChatChannelRef): Promise<void>;
   /** Posts in the channel, oldest first, system messages excluded. */
   posts(channel: ChatChannelRef): Promise<HarnessPost[]>;
@@ -522,6 +529,8 @@ export function runChatPlatformContract(name: string, makeHarness: () => Promise
         expect(events.find((e) => e.post === underReply)?.fromBot).toBe(true);
       });
     });
+
+    runChatRemovalContract(() => h);
 
     it('reports readiness without throwing', async () => {
       expect(await h.platform.checkReady()).toEqual({ ok: true });

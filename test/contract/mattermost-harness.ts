@@ -83,6 +83,20 @@ export async function makeMattermostHarness(): Promise<MattermostHarness> {
           members: fake.channelMemberNames(c.id),
         }));
     },
+    async channelByRef(ref) {
+      const c = fake.channels().find((x) => x.id === ref);
+      return c && {
+        ref, name: c.name, displayName: c.display_name, header: c.header, private: c.type === 'P', archived: c.delete_at !== 0,
+        members: fake.channelMemberNames(c.id),
+      };
+    },
+    async liveFileCount(ref) {
+      const live = new Set(fake.posts(ref).filter((p) => p.delete_at === 0).map((p) => p.id));
+      return [...fake.files.values()].filter((f) => f.info.channel_id === ref && f.info.delete_at === 0 && live.has(f.info.post_id ?? '')).length;
+    },
+    forbidChannelDeletion(forbid) {
+      fake.setServiceSettings({ enableAPIChannelDeletion: !forbid });
+    },
     async archive(ref) {
       fake.archiveChannel(channelByRef(ref).id, 'alice');
     },

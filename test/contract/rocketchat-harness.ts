@@ -117,6 +117,21 @@ export async function makeRocketChatHarness(fakeOpts: RocketChatFakeOptions = {}
         };
       }));
     },
+    async channelByRef(ref) {
+      const r = fake.rooms().find((x) => x._id === ref);
+      return r && {
+        ref, name: r.name, displayName: r.announcement ?? '', header: r.topic ?? '', private: r.t === 'p', archived: r.archived === true,
+        members: fake.roomMembers(r._id),
+      };
+    },
+    async liveFileCount(ref) {
+      // Uploads that became a message still in the room (deleting a message deletes its upload).
+      const posted = new Set(fake.messages(ref).flatMap((m) => originals(m).map((f) => f._id)));
+      return fake.files.filter((f) => f.rid === ref && posted.has(f._id)).length;
+    },
+    forbidChannelDeletion(forbid) {
+      fake.setPermission(bot.userId, 'delete-p', !forbid);
+    },
     async archive(ref) {
       await call(bot, 'POST', 'groups.archive', { roomId: ref });
     },

@@ -10,13 +10,16 @@
 import type { Channel } from '@mattermost/types/channels';
 import type { Group } from '@mattermost/types/groups';
 import type { UserProfile } from '@mattermost/types/users';
-import type { CustomerChannelSpec } from '../platform.js';
+import type { ChannelRemoval, CustomerChannelSpec } from '../platform.js';
 import { RelaisError } from '../../core/errors.js';
 import type { Logger } from '../../log.js';
 import { call, httpStatus, serverErrorId, type RelaisClient4 } from './client.js';
-import { customerChannelName, truncateRunes } from '../channel-name.js';
+import { customerChannelName, isRetiredChannelName, retiredChannelName, truncateRunes } from '../channel-name.js';
 
 const CHANNEL_EXISTS = 'store.sql_channel.save_channel.exists.app_error';
+const ALREADY_ARCHIVED = 'api.channel.delete_channel.deleted.app_error';
+/** `DELETE /channels/{id}?permanent=true` refused because `ServiceSettings.EnableAPIChannelDeletion` is off (401). */
+const DELETION_DISABLED = new Set(['api.user.delete_channel.not_enabled.app_error', 'api.user.delete_channel.not_enabled.for_admin.app_error']);
 const MAX_DISPLAY_NAME = 64;
 const MAX_HEADER = 1024;
 const MAX_PURPOSE = 250;
@@ -227,5 +230,67 @@ export class ChannelManager {
     if (header !== undefined && header !== current.header) body.header = header;
     if (Object.keys(body).length === 0) return;
     await call('patchChannel', () => api.patchChannel(channelId, body));
+  }
+
+  /** The channel (archived ones included), or null when it no longer exists. */
+  private async channelOrNull(channelId: string): Promise<Channel | null> {
+    try {
+      return await call('getChannel', () => this.deps.api.getChannel(channelId));
+    } catch (err) {
+      if (httpStatus(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * See `ChatPlatform.deleteCustomerChannel`: `DELETE /channels/{id}?permanent=true` (posts, members
+   * and the channel row go; needs `delete_private_channel`, which channel members have by default).
+   * Refused with 401 while `ServiceSettings.EnableAPIChannelDeletion` is off (the default): then the
+   * channel is retired instead and the result says so.
+   */
+  async deleteCustomerChannel(channelId: string): Promise<ChannelRemoval> {
+    const { api, logger } = this.deps;
+    if (!(await this.channelOrNull(channelId))) return { outcome: 'deleted' };
+    try {
+      await call('deleteChannel', () => api.deletePath(`/channels/${encodeURIComponent(channelId)}?permanent=true`));
+      logger.info({ channel: channelId }, 'mattermost customer channel deleted');
+      return { outcome: 'deleted' };
+    } catch (err) {
+      if (httpStatus(err) === 404) return { outcome: 'deleted' };
+      if (!DELETION_DISABLED.has(serverErrorId(err) ?? '')) throw err;
+    }
+    await this.archiveCustomerChannel(channelId);
+    return {
+      outcome: 'archived',
+      detail: 'Mattermost refuses to delete channels through its API (ServiceSettings.EnableAPIChannelDeletion is off), so the channel was archived instead: enable that setting to let Relais delete channels, or delete this one with "mmctl channel delete"',
+    };
+  }
+
+  /**
+   * See `ChatPlatform.archiveCustomerChannel`. Renames the channel to its retired name (a patch is
+   * refused on an archived channel, so an archived one is restored first, which needs `manage_team`),
+   * then archives it. Idempotent: a retired channel or a missing one is left as is.
+   */
+  async archiveCustomerChannel(channelId: string): Promise<void> {
+    const { api, logger } = this.deps;
+    let channel = await this.channelOrNull(channelId);
+    if (!channel) return;
+    if (!isRetiredChannelName(channel.name)) {
+      if (channel.delete_at > 0) {
+        await call('unarchiveChannel', () => api.unarchiveChannel(channelId));
+        channel = { ...channel, delete_at: 0 };
+      }
+      const name = retiredChannelName(channel.name, this.now());
+      await call('patchChannel', () => api.patchChannel(channelId, { name }));
+    }
+    if (channel.delete_at === 0) {
+      try {
+        await call('deleteChannel', () => api.deleteChannel(channelId));
+      } catch (err) {
+        if (serverErrorId(err) !== ALREADY_ARCHIVED) throw err;
+      }
+    }
+    this.membersCheckedAt.forEach((_, k) => { if (k.startsWith(`${channelId}|`)) this.membersCheckedAt.delete(k); });
+    logger.info({ channel: channelId }, 'mattermost customer channel retired (renamed and archived)');
   }
 }

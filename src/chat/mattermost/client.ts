@@ -99,6 +99,11 @@ export class RelaisClient4 extends mm.Client4 {
     return this.doFetch<T>(`${this.getBaseRoute()}${path}`, { method: 'get' });
   }
 
+  /** DELETE a route by path below `/api/v4`, query included (for options Client4 does not expose, e.g. `?permanent=true`). */
+  deletePath<T>(path: string): Promise<T> {
+    return this.doFetch<T>(`${this.getBaseRoute()}${path}`, { method: 'delete' });
+  }
+
   /**
    * GET a binary route below `/api/v4` (file downloads) with the bot's token, bounded by the upload
    * timeout. Throws MattermostHttpError / MattermostTransportError like every other call.

@@ -122,6 +122,10 @@ export function createMattermostPlatform(opts: MattermostPlatformOptions): Matte
       return postRef(await posts.threadRootOf(post));
     },
 
+    deletePost: (post) => posts.deletePost(post),
+    deleteCustomerChannel: (channel) => channels.deleteCustomerChannel(channel),
+    archiveCustomerChannel: (channel) => channels.archiveCustomerChannel(channel),
+
     async setReaction(post, emoji, on) {
       const name = emojiToMattermostName(emoji);
       if (!name) return false;

@@ -12,7 +12,7 @@ import type { Post, PostList } from '@mattermost/types/posts';
 import type { ChatFile, ChatPostInput } from '../platform.js';
 import { RelaisError } from '../../core/errors.js';
 import type { Logger } from '../../log.js';
-import { call, type RelaisClient4 } from './client.js';
+import { call, httpStatus, type RelaisClient4 } from './client.js';
 import { uploadName } from '../file-name.js';
 
 export const MAX_POST_RUNES = 16383;
@@ -157,5 +157,45 @@ export class PostService {
   async threadRootOf(postId: string): Promise<string> {
     const post = await call('getPost', () => this.deps.api.getPost(postId));
     return post.root_id || post.id;
+  }
+
+  /**
+   * See `ChatPlatform.deletePost`: soft-deletes the post (Mattermost keeps the row with `delete_at`
+   * and marks its files deleted; replies of a root go with it) and the other parts of a multi-part
+   * Relais post. Already gone counts as done: current servers answer 404, older ones 403 for a
+   * deleted post, which is told apart from a real refusal by reading the post back.
+   */
+  async deletePost(postId: string): Promise<void> {
+    const { api } = this.deps;
+    let post: Post;
+    try {
+      post = await call('getPost', () => api.getPost(postId));
+    } catch (err) {
+      if (httpStatus(err) === 404) return;
+      throw err;
+    }
+    const props = post.props ?? {};
+    if (typeof props.relais_parts === 'number' && props.relais_parts > 1 && typeof props.relais_id === 'string') {
+      const botUserId = await this.deps.botUserId();
+      const others = (await this.postsSince(post.channel_id, post.create_at))
+        .filter((p) => p.id !== post.id && p.delete_at === 0 && p.user_id === botUserId && p.props?.relais_id === props.relais_id);
+      for (const p of others) await this.deleteOne(p.id);
+    }
+    await this.deleteOne(post.id);
+  }
+
+  private async deleteOne(postId: string): Promise<void> {
+    const { api } = this.deps;
+    try {
+      await call('deletePost', () => api.deletePost(postId));
+    } catch (err) {
+      const status = httpStatus(err);
+      if (status === 404) return;
+      if (status === 403) {
+        const gone = await call('getPost', () => api.getPost(postId)).then(() => false, (e: unknown) => httpStatus(e) === 404);
+        if (gone) return;
+      }
+      throw err;
+    }
   }
 }

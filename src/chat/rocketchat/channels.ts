@@ -19,12 +19,12 @@
  * `role:<name>` (`roles.getUsersInRole`, which needs `access-permissions`; a bot is refused on 7.x,
  * which is logged once as a warning and skipped). Unknown names are logged once and skipped.
  */
-import type { CustomerChannelSpec } from '../platform.js';
+import type { ChannelRemoval, CustomerChannelSpec } from '../platform.js';
 import { RelaisError } from '../../core/errors.js';
 import type { Logger } from '../../log.js';
 import { errorIdOfError, httpErrorOf, type RocketChatRest } from './rest.js';
 import type { RcRoom } from './wire.js';
-import { customerChannelName, truncateRunes } from '../channel-name.js';
+import { customerChannelName, isRetiredChannelName, retiredChannelName, truncateRunes } from '../channel-name.js';
 
 export const MAX_DISPLAY_NAME = 64;
 const MAX_TOPIC = 250;
@@ -242,5 +242,72 @@ export class ChannelManager {
     if (this.warned.has(key)) return;
     this.warned.add(key);
     this.deps.logger.warn(fields, msg);
+  }
+
+  /** The group by id as the bot sees it (archived included), or null when it does not exist (or the bot may not see it). */
+  private async groupById(roomId: string): Promise<RcRoom | null> {
+    try {
+      return (await this.deps.rest.get<{ group: RcRoom }>('groups.info', 'groups.info', { roomId })).group;
+    } catch (err) {
+      if (errorIdOfError(err) === 'error-room-not-found') return null;
+      throw err;
+    }
+  }
+
+  /**
+   * See `ChatPlatform.deleteCustomerChannel`: `rooms.delete` (Rocket.Chat's `eraseRoom`: messages,
+   * uploaded files, subscriptions and the room go). Needs `delete-p`, which the group's owner (the
+   * bot, its creator) has by default; refused (`error-not-allowed`), the group is retired instead
+   * and the result says so. A room that no longer exists answers `error-invalid-room`.
+   */
+  async deleteCustomerChannel(roomId: string): Promise<ChannelRemoval> {
+    try {
+      await this.deps.rest.post('rooms.delete', 'rooms.delete', { roomId });
+    } catch (err) {
+      const id = errorIdOfError(err);
+      if (id === 'error-not-allowed') {
+        await this.archiveCustomerChannel(roomId);
+        return {
+          outcome: 'archived',
+          detail: 'Rocket.Chat refused to let the bot delete the customer group (it needs the delete-p permission on it, which group owners have by default), so the group was archived instead: grant delete-p to the bot role (Administration › Permissions) to let Relais delete groups',
+        };
+      }
+      if (id !== 'error-invalid-room') throw err;
+    }
+    this.forgetMembers(roomId);
+    this.deps.logger.info({ channel: roomId }, 'rocketchat customer group deleted');
+    return { outcome: 'deleted' };
+  }
+
+  /**
+   * See `ChatPlatform.archiveCustomerChannel`: `groups.rename` to the retired name (refused on an
+   * archived group, so an archived one is unarchived first: `unarchive-room`), then `groups.archive`
+   * (`archive-room`, which the owner has). Idempotent.
+   */
+  async archiveCustomerChannel(roomId: string): Promise<void> {
+    const { rest, logger } = this.deps;
+    const room = await this.groupById(roomId);
+    if (!room) return;
+    let archived = room.archived === true;
+    if (!isRetiredChannelName(room.name)) {
+      if (archived) {
+        await rest.post('groups.unarchive', 'groups.unarchive', { roomId });
+        archived = false;
+      }
+      await rest.post('groups.rename', 'groups.rename', { roomId, name: retiredChannelName(room.name, this.now()) });
+    }
+    if (!archived) {
+      try {
+        await rest.post('groups.archive', 'groups.archive', { roomId });
+      } catch (err) {
+        if (errorIdOfError(err) !== 'error-room-archived') throw err;
+      }
+    }
+    this.forgetMembers(roomId);
+    logger.info({ channel: roomId }, 'rocketchat customer group retired (renamed and archived)');
+  }
+
+  private forgetMembers(roomId: string): void {
+    for (const k of [...this.membersCheckedAt.keys()]) if (k.startsWith(`${roomId}|`)) this.membersCheckedAt.delete(k);
   }
 }

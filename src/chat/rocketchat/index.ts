@@ -130,6 +130,10 @@ export function createRocketChatPlatform(opts: RocketChatPlatformOptions): Rocke
       return (await posts.threadRootOf(post)) as ChatPostRef;
     },
 
+    deletePost: (post) => posts.deletePost(post),
+    deleteCustomerChannel: (channel) => channels.deleteCustomerChannel(channel),
+    archiveCustomerChannel: (channel) => channels.archiveCustomerChannel(channel),
+
     async setReaction(post, emoji, on) {
       const shortcode = emojiToRocketChatName(emoji);
       if (!shortcode) return false;

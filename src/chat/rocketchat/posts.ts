@@ -220,4 +220,38 @@ export class PostService {
     if (!m) throw new RelaisError('chat_not_found', 'Rocket.Chat message not found (or not visible to the bot)', { retryable: false });
     return m.tmid || m._id;
   }
+
+  /**
+   * See `ChatPlatform.deletePost`: `chat.delete` of every message of the Relais post — the file
+   * messages its anchor lists and its later text parts, then the anchor last (so an interrupted call
+   * can be resumed from it) — or of the single message of anyone else's post. Rocket.Chat deletes a
+   * message's uploaded file with it. Needs `delete-message` (room owners: the bot in the groups it
+   * created). A message that no longer exists counts as deleted.
+   */
+  async deletePost(postId: string): Promise<void> {
+    const anchor = await this.getMessage(postId);
+    if (!anchor) return;
+    const marker = relaisMarker(anchor);
+    if (marker?.relaisId && anchor.u._id === this.deps.botUserId) {
+      const files = new Set(marker.files ?? []);
+      if (files.size > 0) {
+        for (const m of await this.historySince(anchor.rid, dateMs(anchor.ts), true)) {
+          if (m.u._id !== this.deps.botUserId || m._id === anchor._id) continue;
+          if ([m.file, ...(m.files ?? [])].some((f) => f && files.has(f._id))) await this.deleteMessage(anchor.rid, m._id);
+        }
+      }
+      for (let i = 1; i < (marker.parts ?? 1); i++) await this.deleteMessage(anchor.rid, messageIdFor(marker.relaisId, i));
+    }
+    await this.deleteMessage(anchor.rid, anchor._id);
+  }
+
+  /** `chat.delete`; "No message found" (already deleted) is success. */
+  private async deleteMessage(rid: string, msgId: string): Promise<void> {
+    try {
+      await this.deps.rest.post('chat.delete', 'chat.delete', { roomId: rid, msgId });
+    } catch (err) {
+      if ((httpErrorOf(err)?.serverError ?? '').startsWith('No message found')) return;
+      throw err;
+    }
+  }
 }

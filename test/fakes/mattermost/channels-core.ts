@@ -145,6 +145,10 @@ export function patchChannel(
   patch: { display_name?: string; header?: string; purpose?: string; name?: string },
 ): Channel {
   validateChannelFields(patch);
+  // SqlChannelStore.updateChannelT refuses any update of an archived channel.
+  if (channel.delete_at !== 0) {
+    throw new FakeAppError(400, 'store.sql_channel.update.archived_channel.app_error', 'You can not update an archived channel.');
+  }
   if (patch.name !== undefined && patch.name !== channel.name) {
     if (state.channelByName(channel.team_id, patch.name)) {
       throw new FakeAppError(400, 'store.sql_channel.update.exists.app_error', 'A channel with that handle already exists.');
@@ -175,4 +179,19 @@ export function patchChannel(
   channel.update_at = state.now();
   state.broadcast({ event: 'channel_updated', data: { channel: JSON.stringify(channel) }, channelId: channel.id });
   return channel;
+}
+
+/**
+ * app `PermanentDeleteChannel`: the channel's posts (and their reactions and files), its members and
+ * the channel row are removed for good; the name becomes free again.
+ */
+export function permanentDeleteChannel(state: FakeState, channel: Channel): void {
+  for (const [id, p] of state.posts) {
+    if (p.channel_id !== channel.id) continue;
+    state.posts.delete(id);
+    state.reactions.delete(id);
+  }
+  for (const [id, f] of state.files) if (f.info.channel_id === channel.id) state.files.delete(id);
+  state.channelMembers.delete(channel.id);
+  state.channels.delete(channel.id);
 }

@@ -126,6 +126,42 @@ describe(`Mattermost fake (${specLabel})`, () => {
     expect((await bot.unarchiveChannel(channelId)).delete_at).toBe(0);
   });
 
+  it('deletes channels like api4 deleteChannel: archive, or permanently only with EnableAPIChannelDeletion', async () => {
+    const permanent = (id: string) => fetch(`${fake.url}/api/v4/channels/${id}?permanent=true`, { method: 'DELETE', headers: { Authorization: `Bearer ${botToken}` } });
+    const refused = await permanent(channelId);
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as ServerError & { id: string }).id).toBe('api.user.delete_channel.not_enabled.app_error');
+    const admin = fake.addUser({ username: 'root', roles: 'system_user system_admin' });
+    const asAdmin = await fetch(`${fake.url}/api/v4/channels/${channelId}?permanent=true`, { method: 'DELETE', headers: { Authorization: `Bearer ${admin.token}` } });
+    expect(((await asAdmin.json()) as { id: string }).id).toBe('api.user.delete_channel.not_enabled.for_admin.app_error');
+
+    await bot.createPost({ channel_id: channelId, message: 'before' });
+    await bot.deleteChannel(channelId); // archive
+    expect((await failure(bot.deleteChannel(channelId))).server_error_id).toBe('api.channel.delete_channel.deleted.app_error');
+    expect((await failure(bot.patchChannel(channelId, { name: 'renamed' }))).server_error_id).toBe('store.sql_channel.update.archived_channel.app_error');
+
+    fake.setServiceSettings({ enableAPIChannelDeletion: true });
+    expect((await permanent(channelId)).status).toBe(200); // archived channels can be deleted for good
+    expect(fake.channels().some((c) => c.id === channelId)).toBe(false);
+    expect(fake.posts(channelId)).toEqual([]);
+    expect((await failure(bot.getChannel(channelId))).status_code).toBe(404);
+    expect((await permanent(channelId)).status).toBe(404);
+    // The name is free again.
+    expect((await bot.createChannel({ team_id: teamId, name: 'wa-test', display_name: 'Again', type: 'P' })).name).toBe('wa-test');
+  });
+
+  it('soft-deletes a post with its replies and files: reads and a second delete answer 404', async () => {
+    const info = fake.agentUpload('relais', channelId, 'a.txt', new TextEncoder().encode('hello'));
+    const root = await bot.createPost({ channel_id: channelId, message: 'root', file_ids: [info.id] });
+    const reply = await bot.createPost({ channel_id: channelId, message: 'reply', root_id: root.id });
+    await bot.deletePost(root.id);
+    expect((await failure(bot.getPost(root.id))).status_code).toBe(404);
+    expect((await failure(bot.getPost(reply.id))).status_code).toBe(404);
+    expect((await failure(bot.deletePost(root.id))).server_error_id).toBe('app.post.get.app_error');
+    const file = await fetch(`${fake.url}/api/v4/files/${info.id}`, { headers: { Authorization: `Bearer ${botToken}` } });
+    expect(file.status).toBe(404);
+  });
+
   it('hides private channels from non-members with 404', async () => {
     const eve = new mm.Client4();
     eve.setUrl(fake.url);

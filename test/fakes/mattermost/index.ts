@@ -51,6 +51,8 @@ export interface MattermostFakeOptions {
   emojiAliasesFile?: string;
   /** Reported in `hello` and `X-Version-Id`. */
   serverVersion?: string;
+  /** `ServiceSettings.EnableAPIChannelDeletion`: allows `DELETE /channels/{id}?permanent=true` (default false, as on the real server). */
+  enableAPIChannelDeletion?: boolean;
 }
 
 export interface MattermostFake {
@@ -64,6 +66,8 @@ export interface MattermostFake {
   addTeam(name: string, opts?: { open?: boolean; displayName?: string }): Team;
   addToTeam(teamName: string, username: string, opts?: { admin?: boolean }): TeamMembership;
   addGroup(name: string, usernames: string[], opts?: { allowReference?: boolean; displayName?: string }): Group;
+  /** Changes server settings at run time, as the System Console does. */
+  setServiceSettings(settings: { enableAPIChannelDeletion?: boolean }): void;
 
   // ---- acting as someone (same code paths as REST, broadcasts included) ----
   agentPost(username: string, channelId: string, message: string, opts?: { rootId?: string; fileIds?: string[]; props?: Record<string, unknown> }): Post;
@@ -107,7 +111,8 @@ export async function startMattermostFake(opts: MattermostFakeOptions = {}): Pro
   const router = new Router();
   registerUserRoutes(router, state);
   registerTeamRoutes(router, state);
-  registerChannelRoutes(router, state);
+  const serviceSettings = { enableAPIChannelDeletion: opts.enableAPIChannelDeletion ?? false };
+  registerChannelRoutes(router, state, serviceSettings);
   registerPostRoutes(router, state);
   registerFileRoutes(router, state);
   registerReactionRoutes(router, state, emoji);
@@ -172,6 +177,10 @@ export async function startMattermostFake(opts: MattermostFakeOptions = {}): Pro
       state.groups.set(g.id, g);
       state.groupMembers.set(g.id, new Set(usernames.map((n) => user(n).id)));
       return g;
+    },
+
+    setServiceSettings(settings) {
+      if (settings.enableAPIChannelDeletion !== undefined) serviceSettings.enableAPIChannelDeletion = settings.enableAPIChannelDeletion;
     },
 
     agentPost: (username, channelId, message, o = {}) =>

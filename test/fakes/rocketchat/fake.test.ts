@@ -130,6 +130,32 @@ describe('private groups', () => {
     expectNoSpecViolations();
   });
 
+  it('renames a group (not when archived), deletes it with rooms.delete or groups.delete as owner only', async () => {
+    const c = client(bot);
+    const rid = (await c.post('groups.create', { name: 'wa-del1', members: ['alice'] })).body.group._id as string;
+    await c.post('chat.sendMessage', { message: { rid, msg: 'hello' } });
+    const renamed = await c.post('groups.rename', { roomId: rid, name: 'wa-del1-r1' });
+    expect(renamed.body.group).toMatchObject({ _id: rid, name: 'wa-del1-r1' });
+    expect(rc.messages(rid).some((m) => m.t === 'r' && m.msg === 'wa-del1-r1')).toBe(true);
+    expect((await c.post('groups.create', { name: 'wa-del1' })).body.success).toBe(true); // the old name is free
+    await c.post('groups.archive', { roomId: rid });
+    expect((await c.post('groups.rename', { roomId: rid, name: 'x-y' })).body.errorType).toBe('error-room-archived');
+
+    // alice is a member but not an owner: delete-p is refused.
+    expect((await client(alice).post('rooms.delete', { roomId: rid })).body).toMatchObject({ success: false, errorType: 'error-not-allowed' });
+    expect((await c.post('rooms.delete', { roomId: rid })).body).toEqual({ success: true });
+    expect(rc.rooms().some((r) => r._id === rid)).toBe(false);
+    expect(rc.messages(rid)).toEqual([]);
+    expect((await c.post('rooms.delete', { roomId: rid })).body).toMatchObject({ success: false, errorType: 'error-invalid-room' });
+    expect((await c.post('rooms.delete', {})).body).toEqual({ success: false, error: "The 'roomId' param is required" });
+    expect(rc.specViolations.splice(0).map((v) => v.path)).toEqual(['/api/v1/rooms.delete']); // that request broke the spec on purpose
+
+    const other = (await c.post('groups.create', { name: 'wa-del2' })).body.group._id as string;
+    expect((await c.post('groups.delete', { roomId: other })).body).toEqual({ success: true });
+    expect((await c.post('groups.delete', { roomId: other })).body.errorType).toBe('error-room-not-found');
+    expectNoSpecViolations();
+  });
+
   it('invites, lists members, sets topic/announcement/description with their system messages', async () => {
     const c = client(bot);
     const carol = rc.addUser({ username: 'carol' });

@@ -1,8 +1,9 @@
 /**
  * Room operations shared by REST and the test controls: `createPrivateGroup` (with getValidRoomName's
  * name rules and duplicate errors), `findPrivateGroupByIdOrName` as groups.ts uses it, inviting
- * (`addUsersToRoom`), archiving, unarchiving and the topic/announcement/description settings — each
- * with the permission, error id and system message of the real server.
+ * (`addUsersToRoom`), archiving, unarchiving, renaming, erasing (`eraseRoom`) and the
+ * topic/announcement/description settings — each with the permission, error id and system message of
+ * the real server.
  */
 import { MeteorError } from './errors.js';
 import { objectIdHex, meteorId } from './ids.js';
@@ -195,4 +196,57 @@ export function saveRoomSetting(state: FakeState, actor: UserDoc, room: RoomDoc,
   room[field] = value;
   room._updatedAt = new Date();
   insertSystemMessage(state, type, room, value, actor);
+}
+
+/**
+ * `saveRoomSettings(rid, 'roomName', name)` as `groups.rename` calls it: `edit-room`, then
+ * `saveRoomName` (same name: nothing; otherwise getValidRoomName's rules and duplicates), room and
+ * subscriptions renamed, system message `r`.
+ */
+export function renameRoom(state: FakeState, actor: UserDoc, room: RoomDoc, name: string): void {
+  if (!state.hasPermission(actor._id, 'edit-room', room._id)) {
+    throw new MeteorError('error-action-not-allowed', 'Editing room is not allowed', { method: 'saveRoomSettings', action: 'Editing_room' });
+  }
+  if (room.name === name) return;
+  validRoomName(state, name, room._id);
+  room.name = name;
+  room.fname = name;
+  room._updatedAt = new Date();
+  for (const sub of state.members(room._id)) {
+    sub.name = name;
+    sub.fname = name;
+    sub._updatedAt = new Date();
+    state.emit({ kind: 'subscription', action: 'updated', sub });
+  }
+  state.emit({ kind: 'room', action: 'updated', room });
+  insertSystemMessage(state, 'r', room, name, actor);
+}
+
+/**
+ * `eraseRoom(rid, user)` (`rooms.delete`, `groups.delete`): unknown room → `error-invalid-room`;
+ * `delete-<t>` on the room (owners and admins by default) and, for a room of a team,
+ * `delete-team-group` / `delete-team-channel` → otherwise `error-not-allowed`. Then `deleteRoom`:
+ * the room's uploads, messages, subscriptions and the room itself are removed.
+ */
+export function eraseRoom(state: FakeState, actor: UserDoc, rid: string): void {
+  const room = state.rooms.get(rid);
+  if (!room) throw new MeteorError('error-invalid-room', 'Invalid room', { method: 'eraseRoom' });
+  if (!state.hasPermission(actor._id, `delete-${room.t}`, room._id)) {
+    throw new MeteorError('error-not-allowed', 'Not allowed', { method: 'eraseRoom' });
+  }
+  if (room.teamMain) throw new MeteorError('error-cannot-delete-team-channel', 'Cannot delete a team channel', { method: 'eraseRoom' });
+  if (room.teamId) {
+    const team = state.teams.get(room.teamId);
+    const permission = `delete-team-${room.t === 'c' ? 'channel' : 'group'}`;
+    if (team && !state.hasPermission(actor._id, permission, team.roomId)) {
+      throw new MeteorError('error-not-allowed', 'Not allowed', { method: 'eraseRoom' });
+    }
+  }
+  for (const [id, up] of state.uploads) if (up.rid === rid) state.uploads.delete(id);
+  for (const [id, m] of state.messages) if (m.rid === rid) state.messages.delete(id);
+  for (const sub of state.members(rid)) {
+    state.subscriptions.delete(`${rid}:${sub.u._id}`);
+    state.emit({ kind: 'subscription', action: 'removed', sub });
+  }
+  state.rooms.delete(rid);
 }

@@ -1,7 +1,7 @@
 /** `/channels/*` and `/teams/{team_id}/channels/name/{name}`, with the default scheme's permissions. */
 import type { ChannelMembership, ChannelType } from '@mattermost/types/channels';
-import { addChannelMember, archiveChannel, createChannel, patchChannel, restoreChannel } from '../channels-core.js';
-import { FakeAppError, invalidParam, notImplemented, permissionDenied } from '../errors.js';
+import { addChannelMember, archiveChannel, createChannel, patchChannel, permanentDeleteChannel, restoreChannel } from '../channels-core.js';
+import { FakeAppError, invalidParam, permissionDenied } from '../errors.js';
 import { bodyObject, json, statusOk, type Router } from '../http.js';
 import type { FakeState } from '../state.js';
 
@@ -10,7 +10,12 @@ const parseBool = (v: string | null): boolean => ['1', 't', 'T', 'TRUE', 'true',
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-export function registerChannelRoutes(router: Router, state: FakeState): void {
+export interface ChannelRouteSettings {
+  /** `ServiceSettings.EnableAPIChannelDeletion` (default false on the real server). */
+  enableAPIChannelDeletion: boolean;
+}
+
+export function registerChannelRoutes(router: Router, state: FakeState, settings: ChannelRouteSettings = { enableAPIChannelDeletion: false }): void {
   router.add('POST', '/api/v4/channels', (ctx) => {
     const body = bodyObject(ctx, 'channel');
     const teamId = str(body.team_id) ?? '';
@@ -39,8 +44,11 @@ export function registerChannelRoutes(router: Router, state: FakeState): void {
     return json(200, c);
   });
 
+  // api4 getChannel: GetChannel first (404 for an unknown id, archived channels included), then read_channel (403).
   router.add('GET', '/api/v4/channels/{channel_id}', (ctx) => {
-    return json(200, state.requireChannelAccess(ctx.user, ctx.params.channel_id as string));
+    const channel = state.requireChannel(ctx.params.channel_id as string);
+    if (!state.canUseChannel(ctx.user, channel.id)) throw permissionDenied();
+    return json(200, channel);
   });
 
   router.add('PUT', '/api/v4/channels/{channel_id}/patch', (ctx) => {
@@ -51,10 +59,22 @@ export function registerChannelRoutes(router: Router, state: FakeState): void {
     }));
   });
 
-  // delete_private_channel / delete_public_channel: channel members under the default scheme.
+  // api4 deleteChannel, in its order: GetChannel (404, archived channels included) → permission
+  // (delete_private_channel / delete_public_channel: channel members under the default scheme) →
+  // `?permanent=` (strconv.ParseBool) → PermanentDeleteChannel, or 401 while
+  // ServiceSettings.EnableAPIChannelDeletion is off (its own id for system admins) → else archive.
   router.add('DELETE', '/api/v4/channels/{channel_id}', (ctx) => {
-    if (ctx.query.get('permanent') === 'true') throw notImplemented('permanent channel deletion');
-    const channel = state.requireChannelAccess(ctx.user, ctx.params.channel_id as string);
+    const channel = state.requireChannel(ctx.params.channel_id as string);
+    if (!state.canUseChannel(ctx.user, channel.id)) throw permissionDenied();
+    if (parseBool(ctx.query.get('permanent'))) {
+      if (!settings.enableAPIChannelDeletion) {
+        throw state.isSystemAdmin(ctx.user)
+          ? new FakeAppError(401, 'api.user.delete_channel.not_enabled.for_admin.app_error', 'Permanent channel deletion feature is not enabled. ServiceSettings.EnableAPIChannelDeletion must be set to true to use this feature.')
+          : new FakeAppError(401, 'api.user.delete_channel.not_enabled.app_error', 'Permanent channel deletion feature is not enabled. Please contact your System Administrator.');
+      }
+      permanentDeleteChannel(state, channel);
+      return statusOk();
+    }
     archiveChannel(state, ctx.user, channel);
     return statusOk();
   });

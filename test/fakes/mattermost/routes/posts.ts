@@ -87,6 +87,11 @@ export function registerPostRoutes(router: Router, state: FakeState): void {
       if (p.id === post.id || p.root_id === post.id) {
         p.delete_at = now;
         p.update_at = now;
+        // deletePostFiles: the post's file infos are marked deleted too (downloads answer 404).
+        for (const id of p.file_ids ?? []) {
+          const f = state.files.get(id);
+          if (f) f.info.delete_at = now;
+        }
       }
     }
     state.broadcast({ event: 'post_deleted', data: { post: JSON.stringify(state.postForClient(post)) }, channelId: post.channel_id });

@@ -1,13 +1,13 @@
 /**
  * Private groups (apps/meteor/app/api/server/v1/groups.ts): create, info, invite, members, archive,
- * unarchive, setTopic / setAnnouncement / setDescription and history. Archived groups answer
+ * unarchive, rename, delete, setTopic / setAnnouncement / setDescription and history. Archived groups answer
  * `error-room-archived` wherever upstream uses `findPrivateGroupByIdOrName` with its default
  * `checkedArchived = true` (members, archive, the setters); info, unarchive and history allow them.
  */
 import { MeteorError, failure, unauthorized } from '../errors.js';
 import { channelHistory } from '../history.js';
 import { ok, type Router } from '../http.js';
-import { addUsersToRoom, archiveRoom, createGroup, findPrivateGroup, saveRoomSetting, unarchiveRoom } from '../rooms.js';
+import { addUsersToRoom, archiveRoom, createGroup, eraseRoom, findPrivateGroup, renameRoom, saveRoomSetting, unarchiveRoom } from '../rooms.js';
 import { publicMessage, publicRoom } from '../serialize.js';
 import type { UserDoc } from '../state.js';
 import { pagination, type Deps } from './deps.js';
@@ -60,6 +60,20 @@ export function registerGroupRoutes(router: Router, { state }: Deps): void {
 
   router.add('POST', '/api/v1/groups.archive', (ctx) => {
     archiveRoom(state, ctx.user, findPrivateGroup(state, ctx.body, ctx.user._id));
+    return ok();
+  });
+
+  router.add('POST', '/api/v1/groups.rename', (ctx) => {
+    const name = ctx.body.name;
+    if (typeof name !== 'string' || !name.trim()) throw failure('The bodyParam "name" is required');
+    const room = findPrivateGroup(state, { roomId: ctx.body.roomId }, ctx.user._id);
+    renameRoom(state, ctx.user, room, name);
+    return ok({ group: publicRoom(room) });
+  });
+
+  // findPrivateGroupByIdOrName without the archive check, then eraseRoom.
+  router.add('POST', '/api/v1/groups.delete', (ctx) => {
+    eraseRoom(state, ctx.user, findPrivateGroup(state, ctx.body, ctx.user._id, false)._id);
     return ok();
   });
 

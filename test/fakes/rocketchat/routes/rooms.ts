@@ -1,5 +1,5 @@
 /**
- * `rooms.info`, `rooms.media/{rid}` and `rooms.mediaConfirm/{rid}/{fileId}`
+ * `rooms.info`, `rooms.delete`, `rooms.media/{rid}` and `rooms.mediaConfirm/{rid}/{fileId}`
  * (apps/meteor/app/api/server/v1/rooms.ts). `rooms.info` uses `findRoomByIdOrName` with its default
  * `checkedArchived = true`, so an archived room answers `error-room-archived` there.
  */
@@ -7,6 +7,7 @@ import { MeteorError, failure, forbidden } from '../errors.js';
 import { ok, readUploadForm, type Router } from '../http.js';
 import { mimeTypeOf } from '../images.js';
 import { publicMessage, publicRoom } from '../serialize.js';
+import { eraseRoom } from '../rooms.js';
 import { confirmUpload, storeUpload } from '../uploads.js';
 import type { Deps } from './deps.js';
 
@@ -23,6 +24,14 @@ export function registerRoomRoutes(router: Router, { state, send, uploads }: Dep
       room: publicRoom(room),
       ...(team && { team: { _id: team._id, name: team.name, type: team.type, roomId: team.roomId } }),
     });
+  });
+
+  // eraseRoom directly by id (5.4+): no membership lookup first, so a deleted room is `error-invalid-room`.
+  router.add('POST', '/api/v1/rooms.delete', (ctx) => {
+    const { roomId } = ctx.body;
+    if (typeof roomId !== 'string' || !roomId) throw failure("The 'roomId' param is required");
+    eraseRoom(state, ctx.user, roomId);
+    return ok();
   });
 
   const accessible = (rid: string, userId: string) => {
