@@ -9,26 +9,21 @@
  * `FOR UPDATE SKIP LOCKED`, so concurrent runs (or a run and an erasure) never wait on or
  * overwrite each other. Resumable by construction: a run only looks for what is not current yet.
  */
-import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
-import { openField, sealField } from '../archive/envelope.js';
-import { unwrapIndexRoot, wrapIndexRoot, wrappedKekVersion, type KeyRing } from '../archive/keyring.js';
-import { memzero } from '../archive/sodium.js';
-import { reportDecryptFailure, type DecryptWatch } from '../core/decrypt-failures.js';
+import type { KeyRing } from '../archive/keyring.js';
+import type { DecryptWatch } from '../core/decrypt-failures.js';
 import { RelaisError, errorCode } from '../core/errors.js';
 import type { Db } from '../db/client.js';
-import { customerKeys, quarantine, settings } from '../db/schema/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { appendAudit } from './audit.js';
 import { listKeyringMembers, type KeyringMember } from './keyring-heartbeat.js';
+import { inBatches, resealQuarantine, rewrapDataKeys, rewrapIndexRoot, type DataKeyCursor } from './key-rewrap.js';
 import { keyUsage, type KeyUsage } from './key-status.js';
 
 /** Default rows per transaction for data keys. */
 export const DEFAULT_BATCH = 500;
 /** Quarantined payloads can be up to 3 MB each: smaller batches bound memory. */
 const QUARANTINE_BATCH = 20;
-/** Passes over what is left (rows skipped because another run held them, or created meanwhile). */
-const MAX_PASSES = 3;
 
 export interface RotationDeps {
   db: Db;
@@ -149,7 +144,7 @@ export async function rotateMasterKey(deps: RotationDeps, opts: RotateOptions): 
     const dk = await inBatches<DataKeyCursor>({
       total: dataTotal, batchSize, signal: opts.signal,
       onProgress: (done, total) => opts.onProgress?.({ phase: 'data_keys', done, total }),
-      batch: (tx, after, limit, skip) => rewrapDataKeys(tx, ring, readable, after, limit, skip, watch),
+      batch: (tx, page) => rewrapDataKeys(tx, ring, readable, page, watch),
       db,
     });
     report.dataKeys = { rewrapped: dk.done, failed: dk.failed };
@@ -160,7 +155,7 @@ export async function rotateMasterKey(deps: RotationDeps, opts: RotateOptions): 
       const q = await inBatches<string>({
         total: quarantineTotal, batchSize: Math.min(batchSize, QUARANTINE_BATCH), signal: opts.signal,
         onProgress: (done, total) => opts.onProgress?.({ phase: 'quarantine', done, total }),
-        batch: (tx, after, limit, skip) => resealQuarantine(tx, ring, readable, after, limit, skip, watch),
+        batch: (tx, page) => resealQuarantine(tx, ring, readable, page, watch),
         db,
       });
       report.quarantine = { resealed: q.done, failed: q.failed };
@@ -199,131 +194,4 @@ function unloadedVersions(usage: KeyUsage, loaded: Set<number>): number[] {
   const used = new Set<number>([...usage.dataKeys.keys(), ...usage.quarantine.keys()]);
   if (usage.indexRoot !== null) used.add(usage.indexRoot);
   return [...used].filter((v) => !loaded.has(v)).sort((a, b) => a - b);
-}
-
-/** What one batch did: rows changed, rows that failed, and the last key seen (the keyset cursor). */
-interface BatchResult<K> { done: number; failed: number; last: K | undefined }
-
-/**
- * Runs `batch` in its own transaction until it returns no rows, then starts over from the
- * beginning (rows skipped because another run held them) up to `MAX_PASSES` times while a pass
- * still changed something. Rows that failed once are passed over (`skip`) by later passes.
- */
-async function inBatches<K>(o: {
-  db: Db; total: number; batchSize: number; signal?: AbortSignal;
-  onProgress: (done: number, total: number) => void;
-  batch: (tx: Db, after: K | undefined, limit: number, skip: ReadonlySet<string>) => Promise<BatchResult<K> & { failedKeys: string[] }>;
-}): Promise<{ done: number; failed: number; interrupted: boolean }> {
-  let done = 0;
-  const failed = new Set<string>();
-  for (let pass = 0; pass < MAX_PASSES; pass++) {
-    let after: K | undefined;
-    let changedThisPass = 0;
-    for (;;) {
-      if (o.signal?.aborted) return { done, failed: failed.size, interrupted: true };
-      const r = await o.db.transaction((tx) => o.batch(tx, after, o.batchSize, failed));
-      for (const k of r.failedKeys) failed.add(k);
-      done += r.done;
-      changedThisPass += r.done;
-      if (r.last === undefined) break;
-      after = r.last;
-      o.onProgress(done, Math.max(o.total, done));
-    }
-    if (changedThisPass === 0) break;
-  }
-  o.onProgress(done, Math.max(o.total, done));
-  return { done, failed: failed.size, interrupted: false };
-}
-
-type DataKeyCursor = { customerId: string; version: number };
-
-async function rewrapDataKeys(tx: Db, ring: KeyRing, readable: number[], after: DataKeyCursor | undefined, limit: number, skip: ReadonlySet<string>, watch: DecryptWatch) {
-  if (readable.length === 0) return { done: 0, failed: 0, last: undefined, failedKeys: [] };
-  const where: SQL[] = [inArray(customerKeys.kekVersion, readable)];
-  if (after) where.push(sql`(${customerKeys.customerId}, ${customerKeys.version}) > (${after.customerId}::uuid, ${after.version}::integer)`);
-  const rows = await tx.select({ customerId: customerKeys.customerId, version: customerKeys.version, wrapped: customerKeys.wrapped })
-    .from(customerKeys).where(and(...where))
-    .orderBy(asc(customerKeys.customerId), asc(customerKeys.version)).limit(limit)
-    .for('update', { skipLocked: true });
-  const updates: SQL[] = [];
-  const failedKeys: string[] = [];
-  for (const row of rows) {
-    if (skip.has(`${row.customerId}:${row.version}`)) continue;
-    const ctx = { customerId: row.customerId, dekVersion: row.version };
-    let dek: Uint8Array;
-    try {
-      dek = ring.unwrapDataKey(row.wrapped, ctx);
-    } catch (err) {
-      reportDecryptFailure(watch, { table: 'customer_keys', customerId: row.customerId, keyVersion: row.version }, err);
-      failedKeys.push(`${row.customerId}:${row.version}`);
-      continue;
-    }
-    const { wrapped, kekVersion } = ring.wrapDataKey(dek, ctx);
-    memzero(dek);
-    updates.push(sql`(${row.customerId}::uuid, ${row.version}::integer, ${toDriver(wrapped)}::bytea, ${kekVersion}::integer)`);
-  }
-  if (updates.length > 0) {
-    await tx.execute(sql`update customer_keys as k set wrapped = v.wrapped, kek_version = v.kek_version
-      from (values ${sql.join(updates, sql`, `)}) as v(customer_id, version, wrapped, kek_version)
-      where k.customer_id = v.customer_id and k.version = v.version`);
-  }
-  const lastRow = rows.at(-1);
-  return { done: updates.length, failed: failedKeys.length, last: lastRow && { customerId: lastRow.customerId, version: lastRow.version }, failedKeys };
-}
-
-async function resealQuarantine(tx: Db, ring: KeyRing, readable: number[], after: string | undefined, limit: number, skip: ReadonlySet<string>, watch: DecryptWatch) {
-  if (readable.length === 0) return { done: 0, failed: 0, last: undefined, failedKeys: [] };
-  const where: SQL[] = [inArray(quarantine.kekVersion, readable)];
-  if (after) where.push(sql`${quarantine.id} > ${after}::uuid`);
-  const rows = await tx.select({ id: quarantine.id, payloadEnc: quarantine.payloadEnc, kekVersion: quarantine.kekVersion })
-    .from(quarantine).where(and(...where)).orderBy(asc(quarantine.id)).limit(limit)
-    .for('update', { skipLocked: true });
-  const failedKeys: string[] = [];
-  let done = 0;
-  for (const row of rows) {
-    if (skip.has(row.id)) continue;
-    const site = { table: 'quarantine', column: 'payload_enc', rowId: row.id, keyVersion: row.kekVersion };
-    let payload: Uint8Array;
-    try {
-      payload = openField(ring.systemKeyForVersion('quarantine', row.kekVersion), { ...site, keyVersion: row.kekVersion }, row.payloadEnc);
-    } catch (err) {
-      reportDecryptFailure(watch, site, err);
-      failedKeys.push(row.id);
-      continue;
-    }
-    const { key, kekVersion } = ring.systemKey('quarantine');
-    const payloadEnc = sealField(key, { table: 'quarantine', column: 'payload_enc', rowId: row.id, keyVersion: kekVersion }, payload);
-    memzero(key);
-    memzero(payload);
-    await tx.update(quarantine).set({ payloadEnc, kekVersion }).where(eq(quarantine.id, row.id));
-    done++;
-  }
-  return { done, failed: failedKeys.length, last: rows.at(-1)?.id, failedKeys };
-}
-
-/** Rewraps the blind-index root under the current KEK (row locked; a concurrent run waits, then finds it current). */
-async function rewrapIndexRoot(db: Db, ring: KeyRing, watch: DecryptWatch): Promise<RotationReport['indexRoot']> {
-  return db.transaction(async (tx) => {
-    const [row] = await tx.select().from(settings).where(eq(settings.key, 'index_root')).limit(1).for('update');
-    if (!row) return 'absent';
-    const version = row.kekVersion ?? wrappedKekVersion(row.value);
-    if (version === ring.currentKekVersion && wrappedKekVersion(row.value) === version) return 'already_current';
-    if (!ring.kekVersions.includes(wrappedKekVersion(row.value))) return 'not_loaded';
-    let root: Uint8Array;
-    try {
-      root = unwrapIndexRoot(ring, row.value);
-    } catch (err) {
-      reportDecryptFailure(watch, { table: 'settings', rowId: 'index_root', keyVersion: version }, err);
-      return 'failed';
-    }
-    const value = wrapIndexRoot(ring, root);
-    memzero(root);
-    await tx.update(settings).set({ value, kekVersion: wrappedKekVersion(value), updatedAt: new Date() }).where(eq(settings.key, 'index_root'));
-    return 'rewrapped';
-  });
-}
-
-/** Raw `sql` parameters skip the column codec: hand both drivers a Buffer for bytea. */
-function toDriver(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
