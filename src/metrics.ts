@@ -26,6 +26,9 @@ export function createMetrics(registry = new Registry()) {
     whatsappTokenValid: new Gauge({ name: 'relais_whatsapp_token_valid', help: '0 after the Graph API refused the access token (code 190), 1 otherwise', registers: [registry] }),
     agentEvents: new Counter({ name: 'relais_agent_events_total', help: 'Agent posts and reactions seen, by outcome (queued, note, command, duplicate, ignored…)', labelNames: ['outcome'] as const, registers: [registry] }),
     pluginFailures: new Counter({ name: 'relais_plugin_failures_total', help: 'Plugin hook failures and timeouts', labelNames: ['plugin', 'hook'] as const, registers: [registry] }),
+    retentionPurged: new Counter({ name: 'relais_retention_purged_total', help: 'What retention removed, by kind (messages, media, outbox, chat_posts, customers)', labelNames: ['kind'] as const, registers: [registry] }),
+    retentionLastRun: new Gauge({ name: 'relais_retention_last_run_timestamp_seconds', help: 'End of the last retention run that completed in this process (take max over replicas)', registers: [registry] }),
+    retentionFailures: new Counter({ name: 'relais_retention_failures_total', help: 'Retention failures, by stage (run: the run stopped; chat_post / chat_channel: one chat deletion failed, retried next run)', labelNames: ['stage'] as const, registers: [registry] }),
   };
   return m;
 }
