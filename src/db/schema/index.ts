@@ -5,3 +5,4 @@ export * from './media.js';
 export * from './quarantine.js';
 export * from './outbox.js';
 export * from './compliance.js';
+export * from './admin-api.js';
