@@ -36,6 +36,8 @@ export interface RetentionArchive {
   deps: ComplianceDeps;
   metrics: ReturnType<typeof createMetrics>;
   logs: ReturnType<typeof captureLogger>;
+  /** Set on PostgreSQL (a second connection pool can be opened on it). */
+  databaseUrl?: string;
   close(): Promise<void>;
 }
 
@@ -58,7 +60,7 @@ export async function openArchive(env: Record<string, string>, numbers: { phoneN
   const logs = captureLogger();
   const deps: ComplianceDeps = { db: database.db, ring, keys, config: loaded.config, logger: logs.logger, metrics, now: () => NOW };
   return {
-    database, ring, keys, config: loaded.config, deps, metrics, logs,
+    database, ring, keys, config: loaded.config, deps, metrics, logs, databaseUrl: fresh.databaseUrl,
     close: async () => { await database.close(); await fresh.drop(); },
   };
 }
