@@ -48,6 +48,8 @@ export const erasures = pgTable('erasures', {
   /** What to do with the chat channel: 'delete' | 'archive' | 'keep'. */
   chatPolicy: text('chat_policy').notNull(),
   state: text('state', { enum: ['shredded', 'complete'] }).notNull(),
+  /** What the chat step did: 'deleted' | 'archived' (policy archive, or deletion refused by the server) | 'kept'; null while pending. */
+  chatOutcome: text('chat_outcome', { enum: ['deleted', 'archived', 'kept'] }),
   messagesDeleted: integer('messages_deleted').notNull().default(0),
   requestedBy: text('requested_by').notNull(),
   requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
