@@ -3,6 +3,7 @@
  * failure here (a counter `relais_decrypt_failures_total{table}` and one error log line with ids
  * only), then lets the error propagate. Nothing ever turns a failure into empty text.
  */
+import { openFieldText, openJson, type FieldContext } from '../archive/envelope.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { RelaisError } from './errors.js';
@@ -22,6 +23,8 @@ export interface DecryptSite {
   column?: string;
   rowId?: string;
   customerId?: string;
+  /** For media: the message the media belongs to. */
+  messageId?: string;
   keyVersion?: number;
 }
 
@@ -68,4 +71,16 @@ export function watchDecrypt<T>(watch: DecryptWatch | undefined, site: DecryptSi
     }) as T;
   }
   return result;
+}
+
+const siteOf = (ctx: FieldContext): DecryptSite => ({ table: ctx.table, column: ctx.column, rowId: ctx.rowId, keyVersion: ctx.keyVersion });
+
+/** `openFieldText` whose failures are counted and logged through `watch` (then thrown). */
+export function openTextWatched(watch: DecryptWatch | undefined, dek: Uint8Array, ctx: FieldContext, sealed: Uint8Array): string {
+  return watchDecrypt(watch, siteOf(ctx), () => openFieldText(dek, ctx, sealed));
+}
+
+/** `openJson` whose failures are counted and logged through `watch` (then thrown). */
+export function openJsonWatched<T>(watch: DecryptWatch | undefined, dek: Uint8Array, ctx: FieldContext, sealed: Uint8Array): T {
+  return watchDecrypt(watch, siteOf(ctx), () => openJson<T>(dek, ctx, sealed));
 }

@@ -1,11 +1,11 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
-import { openFieldText, openJson } from '../archive/envelope.js';
 import type { CustomerKeyStore } from '../archive/customer-keys.js';
 import type { ChatChannelRef, ChatFile, ChatPlatform, ChatPostRef } from '../chat/platform.js';
 import type { Db } from '../db/client.js';
 import { customers, messages } from '../db/schema/index.js';
 import { maskPhone, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { openJsonWatched, openTextWatched, watchDecrypt } from './decrypt-failures.js';
 import { RelaisError, errorCode, isRetryable } from './errors.js';
 import { t, type Language } from './i18n.js';
 import type { StoredContent } from './inbox.js';
@@ -85,10 +85,10 @@ export function createRelayWorker(deps: RelayDeps) {
   }
 
   async function mediaFiles(msg: typeof messages.$inferSelect, customer: typeof customers.$inferSelect, dek: Uint8Array, ref: MediaRef) {
-    const existing = await findMedia(deps.db, dek, msg.id);
+    const existing = await watchDecrypt(deps, { table: 'media', column: 'filename_enc', messageId: msg.id }, () => findMedia(deps.db, dek, msg.id));
     const filename = ref.filename ?? `${ref.kind}-${msg.id.slice(0, 8)}`;
     if (existing?.state === 'stored') {
-      const bytes = await loadMediaBytes(deps.db, dek, existing);
+      const bytes = await watchDecrypt(deps, { table: 'media_frames', rowId: existing.id, messageId: msg.id }, () => loadMediaBytes(deps.db, dek, existing));
       return { files: [{ name: existing.filename ?? filename, mimeType: existing.mimeType ?? 'application/octet-stream', data: bytes }] };
     }
     if (existing?.state === 'too_large') return { files: [], problem: { reason: 'too_large' as const, size: existing.size ?? undefined } };
@@ -153,11 +153,11 @@ export function createRelayWorker(deps: RelayDeps) {
     if (!customer) return 'already';
     const dek = await deps.keys.get(deps.db, customer.id, msg.keyVersion);
     const ctx = { table: 'messages', rowId: msg.id, keyVersion: msg.keyVersion };
-    const stored = openJson<StoredContent>(dek, { ...ctx, column: 'content_enc' }, msg.contentEnc);
+    const stored = openJsonWatched<StoredContent>(deps, dek, { ...ctx, column: 'content_enc' }, msg.contentEnc);
     const custDek = customer.keyVersion === msg.keyVersion ? dek : await deps.keys.get(deps.db, customer.id, customer.keyVersion);
     const cctx = { table: 'customers', rowId: customer.id, keyVersion: customer.keyVersion };
-    const waId = customer.waIdEnc ? openFieldText(custDek, { ...cctx, column: 'wa_id_enc' }, customer.waIdEnc) : undefined;
-    const storedName = customer.profileNameEnc ? openFieldText(custDek, { ...cctx, column: 'profile_name_enc' }, customer.profileNameEnc) : undefined;
+    const waId = customer.waIdEnc ? openTextWatched(deps, custDek, { ...cctx, column: 'wa_id_enc' }, customer.waIdEnc) : undefined;
+    const storedName = customer.profileNameEnc ? openTextWatched(deps, custDek, { ...cctx, column: 'profile_name_enc' }, customer.profileNameEnc) : undefined;
     const name = stored.customerName ?? storedName ?? t(deps.lang, 'unknownCustomer');
     let channel = await ensureChannel(customer, name, waId);
 

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, lt } from 'drizzle-orm';
 import type { CustomerKeyStore } from '../archive/customer-keys.js';
 import { blindIndex } from '../archive/blind-index.js';
-import { openFieldText, openJson, sealField } from '../archive/envelope.js';
+import { sealField } from '../archive/envelope.js';
 import type { KeyRing } from '../archive/keyring.js';
 import type { ChatChannelRef, ChatPlatform, ChatPostRef } from '../chat/platform.js';
 import type { Db } from '../db/client.js';
@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics.js';
 import { describeGraphError } from '../whatsapp/error-codes.js';
 import { planOutboundMedia } from '../whatsapp/outbound-media.js';
 import { markdownToWhatsApp, splitForWhatsApp } from '../whatsapp/to-whatsapp.js';
+import { openJsonWatched, openTextWatched } from './decrypt-failures.js';
 import { RelaisError, errorCode, isRetryable } from './errors.js';
 import { t, type Language } from './i18n.js';
 import type { OutboundContent } from './outbound-content.js';
@@ -80,10 +81,10 @@ export function createSendWorker(deps: SendDeps) {
     if (!rootPost) return undefined;
     const [m] = await deps.db.select({ id: messages.id, wamidEnc: messages.wamidEnc, keyVersion: messages.keyVersion }).from(messages)
       .where(and(eq(messages.chatPostId, rootPost), eq(messages.customerId, customerId), eq(messages.direction, 'inbound'))).limit(1);
-    if (m?.wamidEnc) return openFieldText(await dek(m.keyVersion), { table: 'messages', column: 'wamid_enc', rowId: m.id, keyVersion: m.keyVersion }, m.wamidEnc);
+    if (m?.wamidEnc) return openTextWatched(deps, await dek(m.keyVersion), { table: 'messages', column: 'wamid_enc', rowId: m.id, keyVersion: m.keyVersion }, m.wamidEnc);
     const [o] = await deps.db.select({ id: outbox.id, wamidEnc: outbox.wamidEnc, keyVersion: outbox.keyVersion }).from(outbox)
       .where(and(eq(outbox.chatPostId, rootPost), eq(outbox.customerId, customerId))).limit(1);
-    if (o?.wamidEnc) return openFieldText(await dek(o.keyVersion), { table: 'outbox', column: 'wamid_enc', rowId: o.id, keyVersion: o.keyVersion }, o.wamidEnc);
+    if (o?.wamidEnc) return openTextWatched(deps, await dek(o.keyVersion), { table: 'outbox', column: 'wamid_enc', rowId: o.id, keyVersion: o.keyVersion }, o.wamidEnc);
     return undefined;
   }
 
@@ -137,11 +138,11 @@ export function createSendWorker(deps: SendDeps) {
     const [customer] = await deps.db.select().from(customers).where(eq(customers.id, row.customerId)).limit(1);
     if (!customer) return 'skipped';
     const dekFor = (v: number) => deps.keys.get(deps.db, customer.id, v);
-    const content = openJson<OutboundContent>(await dekFor(row.keyVersion), { table: 'outbox', column: 'content_enc', rowId: row.id, keyVersion: row.keyVersion }, row.contentEnc);
+    const content = openJsonWatched<OutboundContent>(deps, await dekFor(row.keyVersion), { table: 'outbox', column: 'content_enc', rowId: row.id, keyVersion: row.keyVersion }, row.contentEnc);
     const cctx = { table: 'customers', rowId: customer.id, keyVersion: customer.keyVersion };
     const cdek = await dekFor(customer.keyVersion);
-    const to = customer.waIdEnc ? openFieldText(cdek, { ...cctx, column: 'wa_id_enc' }, customer.waIdEnc)
-      : customer.bsuidEnc ? openFieldText(cdek, { ...cctx, column: 'bsuid_enc' }, customer.bsuidEnc) : undefined;
+    const to = customer.waIdEnc ? openTextWatched(deps, cdek, { ...cctx, column: 'wa_id_enc' }, customer.waIdEnc)
+      : customer.bsuidEnc ? openTextWatched(deps, cdek, { ...cctx, column: 'bsuid_enc' }, customer.bsuidEnc) : undefined;
     if (!to) { await fail(row, 'no_recipient', `:warning: ${t(deps.lang, 'noRecipient')}`); return 'failed'; }
 
     if (content.kind !== 'template') {
@@ -182,7 +183,7 @@ export function createSendWorker(deps: SendDeps) {
       } else if (content.kind === 'reaction') {
         const [target] = await deps.db.select().from(messages).where(eq(messages.id, content.targetMessageId)).limit(1);
         if (!target?.wamidEnc) { await deps.db.update(outbox).set({ state: 'failed', errorCode: 'target_gone' }).where(eq(outbox.id, row.id)); return 'failed'; }
-        const wamid = openFieldText(await dekFor(target.keyVersion), { table: 'messages', column: 'wamid_enc', rowId: target.id, keyVersion: target.keyVersion }, target.wamidEnc);
+        const wamid = openTextWatched(deps, await dekFor(target.keyVersion), { table: 'messages', column: 'wamid_enc', rowId: target.id, keyVersion: target.keyVersion }, target.wamidEnc);
         bodies.push({ ...base, type: 'reaction', reaction: { message_id: wamid, emoji: content.emoji } });
       } else {
         bodies.push(withContext({ ...base, type: 'template', template: { name: content.name, language: { code: content.language }, components: content.components } }, true));
@@ -224,7 +225,7 @@ export function createSendWorker(deps: SendDeps) {
         .where(and(eq(messages.customerId, customerId), eq(messages.direction, 'inbound'), lt(messages.receivedAt, new Date(Date.now() + 1000))))
         .orderBy(desc(messages.receivedAt)).limit(1);
       if (!m?.wamidEnc || readMarked.get(customerId) === m.id) return;
-      const wamid = openFieldText(await dekFor(m.keyVersion), { table: 'messages', column: 'wamid_enc', rowId: m.id, keyVersion: m.keyVersion }, m.wamidEnc);
+      const wamid = openTextWatched(deps, await dekFor(m.keyVersion), { table: 'messages', column: 'wamid_enc', rowId: m.id, keyVersion: m.keyVersion }, m.wamidEnc);
       await wa.markRead(phoneNumberId, wamid);
       readMarked.set(customerId, m.id);
     } catch (err) {
