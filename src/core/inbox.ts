@@ -12,8 +12,8 @@ import { STATUS_RANK } from './messages.js';
 export interface InboxDeps {
   ring: KeyRing;
   keys: CustomerKeyStore;
-  /** Enqueues a relay job inside the transaction. */
-  enqueueRelay(tx: Db, job: { messageId: string; customerId: string }): Promise<void>;
+  /** Enqueues the relay jobs (one per stored message, in order) inside the transaction. */
+  enqueueRelays(tx: Db, jobs: { messageId: string; customerId: string }[]): Promise<void>;
   /** Business numbers Relais serves. */
   isKnownNumber(phoneNumberId: string): boolean;
   /**
@@ -49,44 +49,90 @@ export interface StoredContent {
  * redeliveries never relay twice. Does database I/O only: no network call happens here.
  */
 export async function persistWebhook(tx: Db, deps: InboxDeps, parsed: ParsedWebhook): Promise<InboxResult> {
-  const result: InboxResult = { stored: [], duplicates: [], statuses: [], unroutable: 0, anonymous: 0 };
-  for (const m of parsed.messages) {
-    if (!deps.isKnownNumber(m.phoneNumberId)) { result.unroutable++; continue; }
-    const customerKey = m.customer.bsuid ?? m.customer.waId;
-    if (!customerKey) { result.anonymous++; continue; }
-    const wamidBidx = blindIndex(deps.ring, 'wamid', m.wamid);
-    const customer = await upsertCustomer(tx, deps, m, customerKey);
-    const messageId = randomUUID();
-    const type = m.content.kind === 'unsupported' ? `unsupported:${m.content.waType}` : m.content.kind;
-    const stored: StoredContent = { content: m.content, markers: m.markers, customerName: m.customer.profileName };
-    const ctx = { table: 'messages', rowId: messageId, keyVersion: customer.keyVersion };
-    const refWamid = m.content.kind === 'reaction' ? m.content.targetWamid : m.markers.replyToWamid;
-    const inserted = await tx.insert(messages).values({
-      id: messageId,
-      customerId: customer.id,
-      direction: 'inbound',
-      wamidBidx,
-      wamidEnc: sealField(customer.dek, { ...ctx, column: 'wamid_enc' }, m.wamid),
-      type,
-      contentEnc: sealJson(customer.dek, { ...ctx, column: 'content_enc' }, stored),
-      refBidx: refWamid ? blindIndex(deps.ring, 'wamid', refWamid) : null,
-      keyVersion: customer.keyVersion,
-      waTimestamp: new Date(m.timestamp * 1000),
-    }).onConflictDoNothing({ target: messages.wamidBidx }).returning({ id: messages.id });
-    if (inserted.length === 0) { result.duplicates.push({ type }); continue; }
-    await tx.update(customers)
-      .set({ lastInboundAt: sql`greatest(${customers.lastInboundAt}, ${new Date(m.timestamp * 1000).toISOString()}::timestamptz)`, updatedAt: new Date() })
-      .where(eq(customers.id, customer.id));
-    await deps.enqueueRelay(tx, { messageId, customerId: customer.id });
-    result.stored.push({ messageId, type });
+  return (await persistWebhooks(tx, deps, [parsed]))[0]!;
+}
+
+/**
+ * `persistWebhook` for several webhooks in one transaction (group commit): every message row
+ * goes in one multi-row statement and every relay job in one insert, so the database round
+ * trips per webhook fall as the batch grows. Results are in the order of `batch`.
+ */
+export async function persistWebhooks(tx: Db, deps: InboxDeps, batch: ParsedWebhook[]): Promise<InboxResult[]> {
+  const results: InboxResult[] = batch.map(() => ({ stored: [], duplicates: [], statuses: [], unroutable: 0, anonymous: 0 }));
+  const rows: (InboundRow & { result: InboxResult })[] = [];
+  for (const [i, parsed] of batch.entries()) {
+    const result = results[i]!;
+    for (const m of parsed.messages) {
+      if (!deps.isKnownNumber(m.phoneNumberId)) { result.unroutable++; continue; }
+      const customerKey = m.customer.bsuid ?? m.customer.waId;
+      if (!customerKey) { result.anonymous++; continue; }
+      const customer = await upsertCustomer(tx, deps, m, customerKey);
+      const messageId = randomUUID();
+      const type = m.content.kind === 'unsupported' ? `unsupported:${m.content.waType}` : m.content.kind;
+      const stored: StoredContent = { content: m.content, markers: m.markers, customerName: m.customer.profileName };
+      const ctx = { table: 'messages', rowId: messageId, keyVersion: customer.keyVersion };
+      const refWamid = m.content.kind === 'reaction' ? m.content.targetWamid : m.markers.replyToWamid;
+      rows.push({
+        result,
+        id: messageId,
+        customerId: customer.id,
+        wamidBidx: blindIndex(deps.ring, 'wamid', m.wamid),
+        wamidEnc: sealField(customer.dek, { ...ctx, column: 'wamid_enc' }, m.wamid),
+        type,
+        contentEnc: sealJson(customer.dek, { ...ctx, column: 'content_enc' }, stored),
+        refBidx: refWamid ? blindIndex(deps.ring, 'wamid', refWamid) : null,
+        keyVersion: customer.keyVersion,
+        waTimestamp: new Date(m.timestamp * 1000),
+      });
+    }
   }
-  for (const s of parsed.statuses) {
-    if (!deps.isKnownNumber(s.phoneNumberId)) { result.unroutable++; continue; }
-    const r = await recordStatus(tx, deps.ring, s);
-    result.statuses.push({ status: r.status, applied: r.applied });
-    if (r.outbox && deps.enqueueIndicator) await deps.enqueueIndicator(tx, r.outbox);
+  const inserted = rows.length ? await insertInboundMessages(tx, rows) : new Set<string>();
+  const jobs: { messageId: string; customerId: string }[] = [];
+  for (const r of rows) {
+    if (!inserted.has(r.id)) { r.result.duplicates.push({ type: r.type }); continue; }
+    jobs.push({ messageId: r.id, customerId: r.customerId });
+    r.result.stored.push({ messageId: r.id, type: r.type });
   }
-  return result;
+  if (jobs.length) await deps.enqueueRelays(tx, jobs);
+  for (const [i, parsed] of batch.entries()) {
+    for (const s of parsed.statuses) {
+      if (!deps.isKnownNumber(s.phoneNumberId)) { results[i]!.unroutable++; continue; }
+      const r = await recordStatus(tx, deps.ring, s);
+      results[i]!.statuses.push({ status: r.status, applied: r.applied });
+      if (r.outbox && deps.enqueueIndicator) await deps.enqueueIndicator(tx, r.outbox);
+    }
+  }
+  return results;
+}
+
+interface InboundRow {
+  id: string; customerId: string; wamidBidx: string; wamidEnc: Uint8Array; type: string; contentEnc: Uint8Array;
+  refBidx: string | null; keyVersion: number; waTimestamp: Date;
+}
+
+/**
+ * Inserts inbound messages and moves each customer's `last_inbound_at` forward, in one
+ * statement. Rows whose wamid is already stored (redeliveries, also twice in one batch) are
+ * skipped. `received_at` is `clock_timestamp()`, which advances row by row, so messages keep
+ * their arrival order even when a batch shares one transaction. Returns the inserted ids.
+ */
+async function insertInboundMessages(tx: Db, rows: InboundRow[]): Promise<Set<string>> {
+  const bytes = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const values = sql.join(rows.map((v) => sql`(${v.id}::uuid, ${v.customerId}::uuid, 'inbound', ${v.wamidBidx}, ${bytes(v.wamidEnc)}::bytea, ${v.type}, ${bytes(v.contentEnc)}::bytea, ${v.refBidx}, ${v.keyVersion}::int, ${v.waTimestamp.toISOString()}::timestamptz, clock_timestamp())`), sql`, `);
+  const result = await tx.execute<{ id: string }>(sql`
+    with m as (
+      insert into ${messages} (id, customer_id, direction, wamid_bidx, wamid_enc, type, content_enc, ref_bidx, key_version, wa_timestamp, received_at)
+      values ${values}
+      on conflict (wamid_bidx) do nothing
+      returning id, customer_id, wa_timestamp
+    ), c as (
+      update ${customers} set last_inbound_at = greatest(${customers}.last_inbound_at, latest.at), updated_at = now()
+      from (select customer_id, max(wa_timestamp) as at from m group by customer_id) as latest
+      where ${customers}.id = latest.customer_id
+    )
+    select id from m`);
+  const list = Array.isArray(result) ? result : (result as unknown as { rows: { id: string }[] }).rows;
+  return new Set(list.map((r) => r.id));
 }
 
 async function upsertCustomer(tx: Db, deps: InboxDeps, m: InboundMessage, customerKey: string) {

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, notInArray } from 'drizzle-orm';
 import type { CustomerKeyStore } from '../archive/customer-keys.js';
 import type { ChatChannelRef, ChatFile, ChatPlatform, ChatPostRef } from '../chat/platform.js';
 import type { Db } from '../db/client.js';
@@ -73,6 +73,7 @@ export function createRelayWorker(deps: RelayDeps) {
     });
     if (channel !== customer.chatChannelId) {
       await deps.db.update(customers).set({ chatChannelId: channel, updatedAt: new Date() }).where(eq(customers.id, customer.id));
+      customer.chatChannelId = channel;
     }
     channelCheckedAt.set(customer.id, Date.now());
     return channel;
@@ -117,26 +118,63 @@ export function createRelayWorker(deps: RelayDeps) {
    * the conversation in order and spares the later jobs a round of queue latency each: they find
    * their message already posted.
    */
-  async function relay(job: { messageId: string }): Promise<'posted' | 'already' | 'reacted'> {
-    const [self] = await deps.db.select({ customerId: messages.customerId }).from(messages).where(eq(messages.id, job.messageId)).limit(1);
-    if (!self) return 'already';
-    const backlog = await deps.db.select({ id: messages.id }).from(messages)
-      .where(and(eq(messages.customerId, self.customerId), eq(messages.direction, 'inbound'), inArray(messages.relayState, ['pending', 'sending'])))
+  async function relay(job: { messageId: string; customerId?: string }): Promise<'posted' | 'already' | 'reacted'> {
+    let customerId = job.customerId;
+    if (!customerId) {
+      // Jobs enqueued before the payload carried the customer.
+      const [self] = await deps.db.select({ customerId: messages.customerId }).from(messages).where(eq(messages.id, job.messageId)).limit(1);
+      if (!self) return 'already';
+      customerId = self.customerId;
+    }
+    // A long backlog is drained batch by batch, oldest first, until the job's own message is done.
+    const skip = new Set<string>();
+    for (;;) {
+      const r = await relayBatch(customerId, job.messageId, skip);
+      if (r !== 'more') return r;
+    }
+  }
+
+  /**
+   * Relays one batch of a customer's pending messages, oldest first. Returns the outcome for
+   * `messageId` when it was in the batch, 'already' when it is no longer pending, 'more' when it
+   * lies beyond a full batch.
+   */
+  async function relayBatch(customerId: string, messageId: string, skip: Set<string>): Promise<'posted' | 'already' | 'reacted' | 'more'> {
+    // The pending backlog and its customer in one round trip.
+    const rows = await deps.db.select({ m: messages, c: customers }).from(messages)
+      .innerJoin(customers, eq(customers.id, messages.customerId))
+      .where(and(
+        eq(messages.customerId, customerId), eq(messages.direction, 'inbound'), inArray(messages.relayState, ['pending', 'sending']),
+        skip.size ? notInArray(messages.id, [...skip]) : undefined,
+      ))
       .orderBy(asc(messages.receivedAt), asc(messages.waTimestamp)).limit(BACKLOG_BATCH);
+    if (!rows.length) return 'already'; // posted by an earlier job's drain, or erased since it was queued
+    const customer = rows[0]!.c;
+    const backlog: (typeof messages.$inferSelect & { reconcile?: boolean })[] = rows.map((r) => r.m);
+    const mine = backlog.some((m) => m.id === messageId);
+    if (!mine && backlog.length < BACKLOG_BATCH) return 'already';
+    // One statement marks the whole batch `sending` before any chat call (the exactly-once
+    // protocol: a crash from here on is reconciled by relais_id before posting again).
+    const pending = backlog.filter((m) => m.relayState === 'pending').map((m) => m.id);
+    if (pending.length) {
+      const at = new Date();
+      await deps.db.update(messages).set({ relayState: 'sending', relayAttemptAt: at }).where(and(inArray(messages.id, pending), eq(messages.relayState, 'pending')));
+      for (const m of backlog) if (m.relayState === 'pending') { m.relayState = 'sending'; m.relayAttemptAt = at; m.reconcile = false; }
+    }
     for (const m of backlog) {
       try {
-        const r = await relayOne(m.id);
-        if (m.id === job.messageId) return r;
+        const r = await relayOne(m, customer);
+        if (m.id === messageId) return r;
       } catch (err) {
         // A permanent failure of an earlier message is that message's own job's business.
-        if (isRetryable(err) || m.id === job.messageId) {
+        if (isRetryable(err) || m.id === messageId) {
           if (!isRetryable(err)) await markFailed(m.id, errorCode(err));
           throw err;
         }
+        skip.add(m.id);
       }
     }
-    // Already posted, or beyond this batch of a long backlog (later jobs take the rest in order).
-    return relayOne(job.messageId);
+    return 'more';
   }
   return relay;
 
@@ -145,12 +183,13 @@ export function createRelayWorker(deps: RelayDeps) {
     await deps.db.update(messages).set({ relayState: 'failed', relayError: code }).where(eq(messages.id, messageId));
   }
 
-  async function relayOne(messageId: string): Promise<'posted' | 'already' | 'reacted'> {
-    const [msg] = await deps.db.select().from(messages).where(eq(messages.id, messageId)).limit(1);
-    if (!msg) return 'already'; // erased or purged since it was queued
+  /**
+   * `msg.reconcile === false` marks a message this very call just moved to `sending` (nothing
+   * can have been posted for it yet, so no lookup is needed); any other `sending` row is looked
+   * up by relais_id before it is posted again.
+   */
+  async function relayOne(msg: typeof messages.$inferSelect & { reconcile?: boolean }, customer: typeof customers.$inferSelect): Promise<'posted' | 'already' | 'reacted'> {
     if (msg.relayState === 'posted' || msg.relayState === 'failed') return 'already';
-    const [customer] = await deps.db.select().from(customers).where(eq(customers.id, msg.customerId)).limit(1);
-    if (!customer) return 'already';
     const dek = await deps.keys.get(deps.db, customer.id, msg.keyVersion);
     const ctx = { table: 'messages', rowId: msg.id, keyVersion: msg.keyVersion };
     const stored = openJsonWatched<StoredContent>(deps, dek, { ...ctx, column: 'content_enc' }, msg.contentEnc);
@@ -173,7 +212,7 @@ export function createRelayWorker(deps: RelayDeps) {
       }
     }
 
-    if (msg.relayState === 'sending' && msg.relayAttemptAt) {
+    if (msg.relayState === 'sending' && msg.relayAttemptAt && msg.reconcile !== false) {
       // The previous attempt may have posted and died before recording it: look before posting again.
       const since = new Date(msg.relayAttemptAt.getTime() - 60_000);
       const found = await deps.platform.findPostByRelaisId(channel, msg.id, since);
@@ -200,7 +239,9 @@ export function createRelayWorker(deps: RelayDeps) {
       mediaProblem,
     });
 
-    await deps.db.update(messages).set({ relayState: 'sending', relayAttemptAt: new Date() }).where(eq(messages.id, msg.id));
+    if (msg.relayState !== 'sending') {
+      await deps.db.update(messages).set({ relayState: 'sending', relayAttemptAt: new Date() }).where(eq(messages.id, msg.id));
+    }
     let post: ChatPostRef;
     try {
       post = await deps.platform.postMessage(channel, { relaisId: msg.id, text, rootPost, files });

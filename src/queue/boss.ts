@@ -11,6 +11,7 @@ export const QUEUES = {
   sendDead: 'send_dlq',
   indicator: 'indicator',
   templates: 'templates',
+  retention: 'retention',
 } as const;
 
 /**
@@ -52,10 +53,22 @@ export const TEMPLATES_QUEUE_OPTIONS = {
   policy: 'singleton', retryLimit: 5, retryDelay: 30, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 120,
 } as const;
 
+/**
+ * Daily retention run (src/wiring/retention.ts): one active at a time across replicas; a run
+ * that dies is retried (it resumes: every batch is committed on its own). Heartbeats bring a
+ * SIGKILLed run back in a minute rather than after the expiry.
+ */
+export const RETENTION_QUEUE_OPTIONS = {
+  policy: 'singleton', retryLimit: 3, retryDelay: 300, retryBackoff: true, retryDelayMax: 3600,
+  expireInSeconds: 6 * 3600, heartbeatSeconds: 60, retentionSeconds: 14 * 24 * 3600, deleteAfterSeconds: 30 * 24 * 3600,
+} as const;
+
 export interface Queue {
   boss: PgBoss;
   /** Enqueues inside the caller's transaction: the job exists only if the transaction commits. */
   sendInTx(tx: Db, queue: string, data: object, options?: SendOptions): Promise<string | null>;
+  /** Like `sendInTx` for many jobs in one statement (the queue's policy and retry settings apply). */
+  insertInTx(tx: Db, queue: string, jobs: { data: object; singletonKey?: string }[]): Promise<void>;
   stop(opts?: { graceful?: boolean; timeoutMs?: number }): Promise<void>;
 }
 
@@ -77,9 +90,13 @@ export async function startQueue(database: Database, logger: Logger, opts: { sup
   await ensureQueue(boss, QUEUES.send, SEND_QUEUE_OPTIONS);
   await ensureQueue(boss, QUEUES.indicator, INDICATOR_QUEUE_OPTIONS);
   await ensureQueue(boss, QUEUES.templates, TEMPLATES_QUEUE_OPTIONS);
+  await ensureQueue(boss, QUEUES.retention, RETENTION_QUEUE_OPTIONS);
   return {
     boss,
     sendInTx: (tx, queue, data, options) => boss.send(queue, data, { ...options, db: fromDrizzle(tx as never, sql as never) }),
+    insertInTx: async (tx, queue, jobs) => {
+      if (jobs.length) await boss.insert(queue, jobs, { db: fromDrizzle(tx as never, sql as never) });
+    },
     stop: async ({ graceful = true, timeoutMs = 20_000 } = {}) => {
       await boss.stop({ graceful, timeout: timeoutMs, close: true, wait: true } as never);
     },

@@ -5,7 +5,8 @@ import type { KeyRing } from '../archive/keyring.js';
 import type { ChatPlatform } from '../chat/platform.js';
 import { routeForNumber, type RelaisConfig } from '../config/load.js';
 import { errorCode, isRetryable } from '../core/errors.js';
-import { persistWebhook } from '../core/inbox.js';
+import { persistWebhooks } from '../core/inbox.js';
+import { createGroupCommit } from '../db/group-commit.js';
 import type { ParsedWebhook } from '../core/messages.js';
 import { createRelayWorker, type MediaSource } from '../core/relay-worker.js';
 import type { Database, Db } from '../db/client.js';
@@ -26,39 +27,63 @@ export function createWebhookStore(d: {
   isKnownNumber(phoneNumberId: string): boolean;
   outbound?: { enqueueIndicator(tx: Db, job: { outboxId: string; customerId: string }): Promise<void>; enqueueTemplateSync(tx: Db): Promise<void> };
 }) {
-  return {
-    accept: (raw: Uint8Array, parsed: ParsedWebhook) => accept(raw, parsed).catch((err: unknown) => {
+  type Outcome = { stored: number; duplicates: number; statuses: number; quarantined: boolean };
+  type Item = { raw: Uint8Array; parsed: ParsedWebhook };
+
+  /** One transaction for a batch of webhooks: one multi-row message insert, one job insert. */
+  const persistBatch = async (items: Item[]): Promise<Outcome[]> => {
+    const committed = await d.database.db.transaction(async (tx) => {
+      const results = await persistWebhooks(tx, {
+        ring: d.ring, keys: d.keys, customerCache: d.customerCache, isKnownNumber: d.isKnownNumber,
+        enqueueRelays: (t, jobs) => d.queue.insertInTx(t, QUEUES.relay, jobs.map((job) => ({ data: job, singletonKey: job.customerId }))),
+        enqueueIndicator: d.outbound?.enqueueIndicator,
+      }, items.map((i) => i.parsed));
+      const reasons: (string | undefined)[] = [];
+      for (const [i, { raw, parsed }] of items.entries()) {
+        const r = results[i]!;
+        if (d.outbound && parsed.otherFields.some((f) => f.field === 'message_template_status_update')) await d.outbound.enqueueTemplateSync(tx);
+        const reason = r.unroutable > 0 ? 'unknown_phone_number_id' : r.anonymous > 0 ? 'no_customer_identity' : undefined;
+        if (reason) await insertQuarantine(tx, d.ring, raw, reason, parsed.phoneNumberIds.find((id) => !d.isKnownNumber(id)));
+        reasons.push(reason);
+      }
+      return { results, reasons };
+    }).catch((err: unknown) => {
       // The customer cache may hold a customer this transaction created and rolled back
       // (a webhook with two messages of a new customer finds it uncommitted).
       d.customerCache.clear();
       throw err;
-    }),
-    quarantine: async (raw: Uint8Array, reason: string) => { await insertQuarantine(d.database.db, d.ring, raw, reason); },
-  };
-
-  async function accept(raw: Uint8Array, parsed: ParsedWebhook) {
-    const { r, reason } = await d.database.db.transaction(async (tx) => {
-      const r = await persistWebhook(tx, {
-        ring: d.ring, keys: d.keys, customerCache: d.customerCache, isKnownNumber: d.isKnownNumber,
-        enqueueRelay: async (t, job) => { await d.queue.sendInTx(t, QUEUES.relay, job, { singletonKey: job.customerId }); },
-        enqueueIndicator: d.outbound?.enqueueIndicator,
-      }, parsed);
-      if (d.outbound && parsed.otherFields.some((f) => f.field === 'message_template_status_update')) await d.outbound.enqueueTemplateSync(tx);
-      const reason = r.unroutable > 0 ? 'unknown_phone_number_id' : r.anonymous > 0 ? 'no_customer_identity' : undefined;
-      if (reason) await insertQuarantine(tx, d.ring, raw, reason, parsed.phoneNumberIds.find((id) => !d.isKnownNumber(id)));
-      return { r, reason };
     });
     // Counted once committed: a rolled-back webhook (answered 503, retried by Meta) is not counted twice.
-    for (const s of r.stored) d.metrics.inboundMessages.inc({ type: s.type.split(':')[0]!, duplicate: 'false' });
-    for (const x of r.duplicates) d.metrics.inboundMessages.inc({ type: x.type.split(':')[0]!, duplicate: 'true' });
-    for (const s of r.statuses) d.metrics.statusUpdates.inc({ status: s.status });
-    if (reason) {
-      d.metrics.webhooksQuarantined.inc({ reason });
-      d.logger.warn({ reason, unroutable: r.unroutable, anonymous: r.anonymous }, 'webhook had messages Relais cannot route; quarantined');
-    }
-    return { stored: r.stored.length, duplicates: r.duplicates.length, statuses: r.statuses.length, quarantined: Boolean(reason) };
-  }
+    return committed.results.map((r, i) => {
+      const reason = committed.reasons[i];
+      for (const s of r.stored) d.metrics.inboundMessages.inc({ type: s.type.split(':')[0]!, duplicate: 'false' });
+      for (const x of r.duplicates) d.metrics.inboundMessages.inc({ type: x.type.split(':')[0]!, duplicate: 'true' });
+      for (const s of r.statuses) d.metrics.statusUpdates.inc({ status: s.status });
+      if (reason) {
+        d.metrics.webhooksQuarantined.inc({ reason });
+        d.logger.warn({ reason, unroutable: r.unroutable, anonymous: r.anonymous }, 'webhook had messages Relais cannot route; quarantined');
+      }
+      return { stored: r.stored.length, duplicates: r.duplicates.length, statuses: r.statuses.length, quarantined: Boolean(reason) };
+    });
+  };
+  const accept = createGroupCommit<Item, Outcome>({
+    maxBatch: GROUP_COMMIT_MAX_BATCH,
+    // PGlite runs one transaction at a time anyway; PostgreSQL keeps a few going at once.
+    maxInFlight: d.database.kind === 'pglite' ? 1 : GROUP_COMMIT_IN_FLIGHT,
+    run: persistBatch,
+    onBatchFailure: (err, size) => d.logger.warn({ size, err: dbErrorFields(err) }, 'a batch of webhooks failed to commit; retrying each on its own'),
+  });
+
+  return {
+    accept: (raw: Uint8Array, parsed: ParsedWebhook) => accept({ raw, parsed }),
+    quarantine: async (raw: Uint8Array, reason: string) => { await insertQuarantine(d.database.db, d.ring, raw, reason); },
+  };
 }
+
+/** Webhooks committed together at most (bounds a transaction's size and lock time). */
+const GROUP_COMMIT_MAX_BATCH = 64;
+/** Webhook transactions under way at once on PostgreSQL (the pool has 10 connections). */
+const GROUP_COMMIT_IN_FLIGHT = 3;
 
 /** Keeps signed bytes Relais could not use, sealed with the quarantine system key. */
 async function insertQuarantine(db: Db, ring: KeyRing, raw: Uint8Array, reason: string, phoneNumberId?: string): Promise<void> {
@@ -87,7 +112,7 @@ export async function startRelayWorkers(d: {
     afterPostBeforeCommit: d.afterPostBeforeCommit,
     notePrefix: config.notePrefix,
   });
-  await workInBatches<{ messageId: string }>(queue.boss, QUEUES.relay, { workers: 2, batchSize: config.relayConcurrency }, async (data, jobId) => {
+  await workInBatches<{ messageId: string; customerId?: string }>(queue.boss, QUEUES.relay, { workers: 2, batchSize: config.relayConcurrency }, async (data, jobId) => {
     try {
       await relay(data);
     } catch (err) {
