@@ -27,6 +27,7 @@ import { verifySignature } from './whatsapp/signature.js';
 import type { WhatsAppSender } from './core/send-worker.js';
 import { startOutbound } from './wiring/outbound.js';
 import { createWebhookStore, startRelayWorkers } from './wiring/inbound.js';
+import { startRetentionJob } from './wiring/retention.js';
 
 export const VERSION = '0.1.0';
 /** phone_number_id the simulator plays when no WhatsApp number is configured. */
@@ -190,6 +191,8 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
       afterPostBeforeCommit: opts.afterPostBeforeCommit,
     });
   }
+  // Daily retention run at 03:00 UTC (docs/retention.md); runs here when this process runs workers.
+  await startRetentionJob({ queue, deps: { db: database.db, ring, keys, config: effective, logger, metrics, platform }, workers: opts.workers !== false });
 
   const app = createApp({
     logger, metrics, language: config.language,

@@ -6,6 +6,7 @@ import { runAudit } from './audit.js';
 import { runCheckConfig } from './check-config.js';
 import { runKeys } from './keys.js';
 import { runMigrate } from './migrate.js';
+import { runRetentionCommand } from './retention.js';
 import { runServe } from './serve.js';
 import { runSimulator } from './simulator.js';
 import { runTokens } from './tokens.js';
@@ -22,6 +23,7 @@ Commands:
   audit          verify | list: check the audit log's hash chain, show recent entries
   tokens         create | list | revoke: admin API bearer tokens (docs/admin-api.md)
   keys           status | rotate: master-key versions in use; rewrap data keys to a new master key
+  retention      run [--dry-run]: purge content older than the retention limit now (docs/retention.md)
 
 Every setting is an environment variable; see docs/configuration.md.
 From a checkout: npm run relais -- <command>`;
@@ -42,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
       return runTokens(env, rest);
     case 'keys':
       return runKeys(env, rest);
+    case 'retention':
+      return runRetentionCommand(env, rest);
     case 'simulator': {
       const { values } = parseArgs({
         args: rest,
