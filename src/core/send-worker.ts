@@ -11,7 +11,7 @@ import type { Metrics } from '../metrics.js';
 import { describeGraphError } from '../whatsapp/error-codes.js';
 import { planOutboundMedia } from '../whatsapp/outbound-media.js';
 import { markdownToWhatsApp, splitForWhatsApp } from '../whatsapp/to-whatsapp.js';
-import { openJsonWatched, openTextWatched } from './decrypt-failures.js';
+import { isDecryptFailure, openJsonWatched, openTextWatched } from './decrypt-failures.js';
 import { RelaisError, errorCode, isRetryable } from './errors.js';
 import { t, type Language } from './i18n.js';
 import type { OutboundContent } from './outbound-content.js';
@@ -138,11 +138,20 @@ export function createSendWorker(deps: SendDeps) {
     const [customer] = await deps.db.select().from(customers).where(eq(customers.id, row.customerId)).limit(1);
     if (!customer) return 'skipped';
     const dekFor = (v: number) => deps.keys.get(deps.db, customer.id, v);
-    const content = openJsonWatched<OutboundContent>(deps, await dekFor(row.keyVersion), { table: 'outbox', column: 'content_enc', rowId: row.id, keyVersion: row.keyVersion }, row.contentEnc);
-    const cctx = { table: 'customers', rowId: customer.id, keyVersion: customer.keyVersion };
-    const cdek = await dekFor(customer.keyVersion);
-    const to = customer.waIdEnc ? openTextWatched(deps, cdek, { ...cctx, column: 'wa_id_enc' }, customer.waIdEnc)
-      : customer.bsuidEnc ? openTextWatched(deps, cdek, { ...cctx, column: 'bsuid_enc' }, customer.bsuidEnc) : undefined;
+    let content: OutboundContent;
+    let to: string | undefined;
+    try {
+      content = openJsonWatched<OutboundContent>(deps, await dekFor(row.keyVersion), { table: 'outbox', column: 'content_enc', rowId: row.id, keyVersion: row.keyVersion }, row.contentEnc);
+      const cctx = { table: 'customers', rowId: customer.id, keyVersion: customer.keyVersion };
+      const cdek = await dekFor(customer.keyVersion);
+      to = customer.waIdEnc ? openTextWatched(deps, cdek, { ...cctx, column: 'wa_id_enc' }, customer.waIdEnc)
+        : customer.bsuidEnc ? openTextWatched(deps, cdek, { ...cctx, column: 'bsuid_enc' }, customer.bsuidEnc) : undefined;
+    } catch (err) {
+      // Counted and logged already; retrying cannot help, so the agents are told instead.
+      if (!isDecryptFailure(err)) throw err;
+      await fail(row, err.code, `:x: ${t(deps.lang, 'sendFailed')} ${t(deps.lang, 'sendFailedGeneric')} (${err.code})`);
+      return 'failed';
+    }
     if (!to) { await fail(row, 'no_recipient', `:warning: ${t(deps.lang, 'noRecipient')}`); return 'failed'; }
 
     if (content.kind !== 'template') {

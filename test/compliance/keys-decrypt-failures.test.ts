@@ -116,5 +116,14 @@ describe('decryption failures are loud', () => {
       expect(w.relais.logs.text()).not.toMatch(/16505551234|33700000000|another color/);
       expect(w.chat.posts(channel)).toHaveLength(postsBefore);
     });
+
+    it('an agent reply to that customer is not sent, the agents are told why, and the failure is counted', async () => {
+      const channel = w.chat.customerChannels()[0]!.id;
+      w.chat.agentPost('alice', channel, 'Yes, in blue and green');
+      await eventually(async () => (await w.relais.count('outbox', `state = 'failed' and error_code = 'decrypt_failed'`)) === 1, 'reply failed loudly');
+      await eventually(async () => w.chat.posts(channel).some((p) => p.text.includes('(decrypt_failed)')), 'agents notified');
+      expect(w.graph.fake.messagesSent()).toEqual([]);
+      expect((await w.relais.runtime.metrics.decryptFailures.get()).values).toEqual([{ labels: { table: 'customers' }, value: 2 }]);
+    });
   });
 });
