@@ -29,6 +29,7 @@ export function createMetrics(registry = new Registry()) {
     retentionPurged: new Counter({ name: 'relais_retention_purged_total', help: 'What retention removed, by kind (messages, media, outbox, chat_posts, customers)', labelNames: ['kind'] as const, registers: [registry] }),
     retentionLastRun: new Gauge({ name: 'relais_retention_last_run_timestamp_seconds', help: 'End of the last retention run that completed in this process (take max over replicas)', registers: [registry] }),
     retentionFailures: new Counter({ name: 'relais_retention_failures_total', help: 'Retention failures, by stage (run: the run stopped; chat_post / chat_channel: one chat deletion failed, retried next run)', labelNames: ['stage'] as const, registers: [registry] }),
+    adminApiRequests: new Counter({ name: 'relais_admin_api_requests_total', help: 'Admin API requests by route (method and path template, "unmatched" for unknown paths) and HTTP status', labelNames: ['route', 'status'] as const, registers: [registry] }),
   };
   return m;
 }

@@ -9,6 +9,7 @@ import { initSodium } from './archive/sodium.js';
 import type { ChatPlatform } from './chat/platform.js';
 import { createChatPlatform } from './chat/factory.js';
 import { startKeyringHeartbeat } from './compliance/keyring-heartbeat.js';
+import { recordConfigChanges } from './compliance/config-audit.js';
 import { routeForNumber, type RelaisConfig } from './config/load.js';
 import { errorCode } from './core/errors.js';
 import { BoundedMap } from './core/bounded-map.js';
@@ -17,6 +18,8 @@ import { openDatabase, describeDatabase, type Database } from './db/client.js';
 import { runMigrations, schemaReady } from './db/migrate.js';
 import { createApp } from './http/app.js';
 import { chatCommandRoutes } from './http/routes/chat-command.js';
+import { adminApiRoutes } from './http/routes/admin-api/index.js';
+import { complianceServices } from './http/routes/admin-api/compliance-services.js';
 import { dbErrorFields, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { QUEUES, startQueue, type Queue } from './queue/boss.js';
@@ -96,6 +99,8 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, inMemory: opts.inMemoryDb });
   await runMigrations(database);
   const ring = await loadKeyRing(database, master.keys);
+  // `config.changed` in the audit log when a setting differs from the last start (names only).
+  await recordConfigChanges(database.db, ring, config, { logger });
   const keys = new CustomerKeyStore(ring, { watch: { metrics, logger } });
   const heartbeat = await startKeyringHeartbeat({ db: database.db, ring, logger });
   const queue = await startQueue(database, logger);
@@ -229,6 +234,13 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
     },
     mounts: [
       ...(simulator ? [{ path: '/simulator', app: simulator.app }] : []),
+      ...(config.compliance.adminApi.enabled ? [{
+        path: '/api/v1',
+        app: adminApiRoutes({
+          compliance: { db: database.db, ring, keys, config: effective, logger, metrics, platform },
+          queue, ratePerMinute: config.compliance.adminApi.ratePerMinute, services: complianceServices, version: VERSION, metrics,
+        }),
+      }] : []),
       {
         path: '/chat/command',
         app: chatCommandRoutes({

@@ -30,7 +30,7 @@ export type AuditAction =
   | 'export' | 'erase' | 'erase.chat' | 'hold.on' | 'hold.off' | 'search'
   | 'keys.rotate.start' | 'keys.rotate.batch' | 'keys.rotate.complete'
   | 'retention.run' | 'token.create' | 'token.revoke' | 'api.auth_failed' | 'api.login'
-  | 'dead_letter.redrive' | 'config.changed';
+  | 'dead_letter.redrive' | 'config.changed' | 'conversations.list';
 
 export interface AuditInput {
   /** Who: `cli:<os user>`, `api:<token name>`, `chat:<platform user id>`, `system`. */
