@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { CustomerKeyStore } from '../archive/customer-keys.js';
+import type { KeyRing } from '../archive/keyring.js';
 import { sealJson } from '../archive/envelope.js';
 import type { AgentEvent, AgentPostEvent, AgentReactionEvent } from '../chat/platform.js';
+import { indexOutboxRow } from '../compliance/search-index.js';
 import type { Db } from '../db/client.js';
 import { customers, messages, outbox } from '../db/schema/index.js';
 import type { Logger } from '../log.js';
@@ -18,6 +20,8 @@ export interface CaptureDeps {
   enqueueSend(tx: Db, job: { outboxId: string; customerId: string }): Promise<void>;
   /** Runs a `!wa …` command typed as a post (never sent to the customer). */
   runCommand(event: AgentPostEvent, commandLine: string): Promise<void>;
+  /** When given, agent replies are indexed for search in the transaction that queues them. */
+  ring?: KeyRing;
 }
 
 export type CaptureOutcome = 'queued' | 'duplicate' | 'ignored' | 'note' | 'command' | 'not_customer_channel';
@@ -110,13 +114,14 @@ async function insertOutbox(
     if (row.at !== undefined) await advanceCursor(tx, customer.id, row.at);
     if (inserted.length === 0) return 'duplicate' as const;
     await deps.enqueueSend(tx, { outboxId: id, customerId: customer.id });
+    if (deps.ring) await indexOutboxRow(tx, deps.ring, id, row.content);
     return 'queued' as const;
   });
 }
 
 /** Queues a template (from `/wa template`) like an agent post, keyed by the command's id. */
 export async function queueTemplate(
-  deps: Pick<CaptureDeps, 'db' | 'keys' | 'enqueueSend' | 'logger'>,
+  deps: Pick<CaptureDeps, 'db' | 'keys' | 'enqueueSend' | 'logger' | 'ring'>,
   customer: { id: string; keyVersion: number },
   row: { sourceKey: string; chatPostId: string | null; channel: string; content: Extract<OutboundContent, { kind: 'template' }> },
 ): Promise<CaptureOutcome> {

@@ -1,5 +1,6 @@
 import { and, desc, eq } from 'drizzle-orm';
 import type { CustomerKeyStore } from '../archive/customer-keys.js';
+import type { KeyRing } from '../archive/keyring.js';
 import type { ChatPostRef } from '../chat/platform.js';
 import type { Db } from '../db/client.js';
 import { customers, outbox, templates } from '../db/schema/index.js';
@@ -11,6 +12,8 @@ import { buildTemplateComponents, describeTemplate, parseTemplateArgs, splitWord
 
 export interface CommandDeps {
   db: Db;
+  /** Indexes queued templates for search; `/wa search` needs it too. */
+  ring?: KeyRing;
   keys: CustomerKeyStore;
   logger: Logger;
   lang: Language;

@@ -4,8 +4,10 @@ import { blindIndex } from '../archive/blind-index.js';
 import type { CustomerKeyStore } from '../archive/customer-keys.js';
 import { sealField, sealJson } from '../archive/envelope.js';
 import type { KeyRing } from '../archive/keyring.js';
+import { indexInboundMessages } from '../compliance/search-index.js';
 import type { Db } from '../db/client.js';
 import { customers, messages, outbox, statusEvents } from '../db/schema/index.js';
+import { RelaisError, errorCode } from './errors.js';
 import type { InboundMessage, InboundStatus, ParsedWebhook } from './messages.js';
 import { STATUS_RANK } from './messages.js';
 
@@ -60,6 +62,7 @@ export async function persistWebhook(tx: Db, deps: InboxDeps, parsed: ParsedWebh
 export async function persistWebhooks(tx: Db, deps: InboxDeps, batch: ParsedWebhook[]): Promise<InboxResult[]> {
   const results: InboxResult[] = batch.map(() => ({ stored: [], duplicates: [], statuses: [], unroutable: 0, anonymous: 0 }));
   const rows: (InboundRow & { result: InboxResult })[] = [];
+  const searchable: { messageId: string; content: InboundMessage['content'] }[] = [];
   for (const [i, parsed] of batch.entries()) {
     const result = results[i]!;
     for (const m of parsed.messages) {
@@ -72,6 +75,7 @@ export async function persistWebhooks(tx: Db, deps: InboxDeps, batch: ParsedWebh
       const stored: StoredContent = { content: m.content, markers: m.markers, customerName: m.customer.profileName };
       const ctx = { table: 'messages', rowId: messageId, keyVersion: customer.keyVersion };
       const refWamid = m.content.kind === 'reaction' ? m.content.targetWamid : m.markers.replyToWamid;
+      searchable.push({ messageId, content: m.content });
       rows.push({
         result,
         id: messageId,
@@ -94,6 +98,7 @@ export async function persistWebhooks(tx: Db, deps: InboxDeps, batch: ParsedWebh
     r.result.stored.push({ messageId: r.id, type: r.type });
   }
   if (jobs.length) await deps.enqueueRelays(tx, jobs);
+  if (jobs.length) await indexInboundMessages(tx, deps.ring, searchable.filter((x) => inserted.has(x.messageId)));
   for (const [i, parsed] of batch.entries()) {
     for (const s of parsed.statuses) {
       if (!deps.isKnownNumber(s.phoneNumberId)) { results[i]!.unroutable++; continue; }
@@ -119,7 +124,7 @@ interface InboundRow {
 async function insertInboundMessages(tx: Db, rows: InboundRow[]): Promise<Set<string>> {
   const bytes = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   const values = sql.join(rows.map((v) => sql`(${v.id}::uuid, ${v.customerId}::uuid, 'inbound', ${v.wamidBidx}, ${bytes(v.wamidEnc)}::bytea, ${v.type}, ${bytes(v.contentEnc)}::bytea, ${v.refBidx}, ${v.keyVersion}::int, ${v.waTimestamp.toISOString()}::timestamptz, clock_timestamp())`), sql`, `);
-  const result = await tx.execute<{ id: string }>(sql`
+  const result = await tx.execute<{ id: string; retired: number }>(sql`
     with m as (
       insert into ${messages} (id, customer_id, direction, wamid_bidx, wamid_enc, type, content_enc, ref_bidx, key_version, wa_timestamp, received_at)
       values ${values}
@@ -129,9 +134,15 @@ async function insertInboundMessages(tx: Db, rows: InboundRow[]): Promise<Set<st
       update ${customers} set last_inbound_at = greatest(${customers}.last_inbound_at, latest.at), updated_at = now()
       from (select customer_id, max(wa_timestamp) as at from m group by customer_id) as latest
       where ${customers}.id = latest.customer_id
+      returning ${customers}.identity_shredded_at as retired
     )
-    select id from m`);
-  const list = Array.isArray(result) ? result : (result as unknown as { rows: { id: string }[] }).rows;
+    select id, (select count(*) from c where retired is not null)::int as retired from m`);
+  const list = Array.isArray(result) ? result : (result as unknown as { rows: { id: string; retired: number }[] }).rows;
+  // Retention retired one of these customers while this transaction waited on its row (its data
+  // key is gone): refuse, so Meta redelivers and the message goes to a new customer record.
+  if (list.some((r) => Number(r.retired) > 0)) {
+    throw new RelaisError('customer_retired', 'a customer was retired by retention while this webhook was stored; Meta redelivers it and it is stored under a new customer record', { retryable: true });
+  }
   return new Set(list.map((r) => r.id));
 }
 
@@ -142,8 +153,17 @@ async function upsertCustomer(tx: Db, deps: InboxDeps, m: InboundMessage, custom
   const found = cached ? [cached] : await tx.select({ id: customers.id, keyVersion: customers.keyVersion }).from(customers)
     .where(and(eq(customers.phoneNumberId, m.phoneNumberId), eq(customers.customerBidx, customerBidx))).limit(1);
   if (found[0]) {
+    let dek: Uint8Array;
+    try {
+      dek = await deps.keys.get(tx, found[0].id, found[0].keyVersion);
+    } catch (err) {
+      // A cached customer retired by retention or erased since (its data key is gone): the
+      // database no longer matches it, so look again (a returning person becomes a new customer).
+      if (!cached || errorCode(err) !== 'key_destroyed') throw err;
+      deps.customerCache?.delete(cacheKey);
+      return upsertCustomer(tx, deps, m, customerKey);
+    }
     deps.customerCache?.set(cacheKey, found[0]);
-    const dek = await deps.keys.get(tx, found[0].id, found[0].keyVersion);
     return { id: found[0].id, keyVersion: found[0].keyVersion, dek };
   }
   const id = randomUUID();

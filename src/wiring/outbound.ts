@@ -50,7 +50,7 @@ export async function startOutbound(w: OutboundWiring) {
   const enqueueSend = async (tx: Db, job: { outboxId: string; customerId: string }) => {
     await queue.sendInTx(tx, QUEUES.send, job, { singletonKey: job.customerId });
   };
-  const commandDeps = { db, keys: w.keys, logger, lang, notePrefix: config.notePrefix, enqueueSend };
+  const commandDeps = { db, ring: w.ring, keys: w.keys, logger, lang, notePrefix: config.notePrefix, enqueueSend };
 
   const runCommandPost = async (event: { channel: ChatChannelRef; post: string }, line: string) => {
     const answer = await runWaCommand(commandDeps, { channel: event.channel, invocationId: event.post, post: event.post as never }, line);
@@ -58,7 +58,7 @@ export async function startOutbound(w: OutboundWiring) {
   };
 
   const capture = (event: Parameters<typeof captureAgentEvent>[1]) => captureAgentEvent({
-    db, keys: w.keys, logger, notePrefix: config.notePrefix, enqueueSend,
+    db, ring: w.ring, keys: w.keys, logger, notePrefix: config.notePrefix, enqueueSend,
     runCommand: (e, line) => runCommandPost(e, line),
   }, event);
 

@@ -1,0 +1,118 @@
+/**
+ * Writing the search index: keyed hashes of a message's tokens ("postings") in `message_tokens`
+ * (customer messages) and `outbox_tokens` (agent replies), inside the transaction that stores the
+ * message. No plaintext word ever reaches the database: a posting holds a truncated keyed hash,
+ * the row id, the customer id and the row's time. See docs/search.md for what that leaks.
+ */
+import { sql } from 'drizzle-orm';
+import type { KeyRing } from '../archive/keyring.js';
+import { keyedHash, memzero } from '../archive/sodium.js';
+import type { InboundContent } from '../core/messages.js';
+import type { OutboundContent } from '../core/outbound-content.js';
+import type { Db } from '../db/client.js';
+import { tokenize } from './tokenizer.js';
+
+/**
+ * Bits of the keyed hash kept per token (2^20 = 1,048,576 buckets). Fewer bits hide more (more
+ * distinct words share a bucket), more bits cost less decryption of false candidates; the choice
+ * is explained in docs/search.md. Changing it requires `relais search reindex --restart`.
+ */
+export const TOKEN_HASH_BITS = 20;
+
+/** How tokens are hashed. Tests force a tiny `bits` to provoke collisions. */
+export interface TokenHashing {
+  bits: number;
+}
+
+export const DEFAULT_HASHING: TokenHashing = { bits: TOKEN_HASH_BITS };
+
+const encoder = new TextEncoder();
+
+/**
+ * The stored values of `tokens`: keyed BLAKE2b-128 under the ring's `token` index key, first
+ * `bits` bits as an integer (signed 32-bit when bits = 32, so it fits PostgreSQL `integer`).
+ * Distinct values, in the order of the tokens. Pure; needs `initSodium()`.
+ */
+export function hashTokens(ring: KeyRing, tokens: readonly string[], hashing: TokenHashing = DEFAULT_HASHING): number[] {
+  if (!Number.isInteger(hashing.bits) || hashing.bits < 1 || hashing.bits > 32) throw new RangeError('token hash bits must be 1..32');
+  if (tokens.length === 0) return [];
+  const key = ring.indexKey('token');
+  try {
+    const out = new Set<number>();
+    for (const token of tokens) {
+      const h = keyedHash(key, encoder.encode(token), 16);
+      const word = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+      out.add(hashing.bits === 32 ? word | 0 : word >>> (32 - hashing.bits));
+    }
+    return [...out];
+  } finally {
+    memzero(key);
+  }
+}
+
+/** The words of a customer message that agents can read in the chat: text, caption, file name, place, names, choice, order note. Pure. */
+export function inboundSearchText(content: InboundContent): string {
+  switch (content.kind) {
+    case 'text': return content.text;
+    case 'media': return [content.media.caption, content.media.filename].filter(Boolean).join('\n');
+    case 'location': return [content.name, content.address].filter(Boolean).join('\n');
+    case 'contacts': return content.contacts.map((c) => [c.name, c.org].filter(Boolean).join(' ')).join('\n');
+    case 'choice': return [content.title, content.description].filter(Boolean).join('\n');
+    case 'order': return content.text ?? '';
+    case 'system': return content.text ?? '';
+    default: return '';
+  }
+}
+
+/** The words of an agent reply: its text (with files) or the template as the agent saw it. Pure. */
+export function outboundSearchText(content: OutboundContent): string {
+  switch (content.kind) {
+    case 'text':
+    case 'media': return content.text;
+    case 'template': return content.summary;
+    default: return '';
+  }
+}
+
+/** A PostgreSQL array literal of integers (values are numbers we computed, never user text). */
+export function intArray(values: readonly number[]): string {
+  return `{${values.map((v) => String(v | 0)).join(',')}}`;
+}
+
+/**
+ * Stores the postings of customer messages just inserted in `tx`, all in one statement (none when
+ * no message has a searchable word). Idempotent (ON CONFLICT DO NOTHING). Call it in the
+ * transaction that inserted the messages, after the insert, with the messages really inserted.
+ * Returns the number of postings computed.
+ */
+export async function indexInboundMessages(tx: Db, ring: KeyRing, items: readonly { messageId: string; content: InboundContent }[], hashing?: TokenHashing): Promise<number> {
+  const tokens: number[] = [];
+  const ids: string[] = [];
+  for (const it of items) {
+    for (const t of hashTokens(ring, tokenize(inboundSearchText(it.content)), hashing)) { tokens.push(t); ids.push(it.messageId); }
+  }
+  if (tokens.length === 0) return 0;
+  await tx.execute(sql`
+    insert into message_tokens (token, received_at, message_id, customer_id)
+    select t.token, m.received_at, m.id, m.customer_id
+    from unnest(${intArray(tokens)}::int[], ${`{${ids.join(',')}}`}::uuid[]) as t(token, id) join messages m on m.id = t.id
+    on conflict do nothing`);
+  return tokens.length;
+}
+
+/** `indexInboundMessages` for one message. */
+export function indexInboundMessage(tx: Db, ring: KeyRing, messageId: string, content: InboundContent, hashing?: TokenHashing): Promise<number> {
+  return indexInboundMessages(tx, ring, [{ messageId, content }], hashing);
+}
+
+/** As `indexInboundMessage`, for an agent reply just inserted in `outbox` (call it in that transaction). */
+export async function indexOutboxRow(tx: Db, ring: KeyRing, outboxId: string, content: OutboundContent, hashing?: TokenHashing): Promise<number> {
+  const tokens = hashTokens(ring, tokenize(outboundSearchText(content)), hashing);
+  if (tokens.length === 0) return 0;
+  await tx.execute(sql`
+    insert into outbox_tokens (token, created_at, outbox_id, customer_id)
+    select t.token, o.created_at, o.id, o.customer_id from outbox o, unnest(${intArray(tokens)}::int[]) as t(token)
+    where o.id = ${outboxId}
+    on conflict do nothing`);
+  return tokens.length;
+}
