@@ -6,9 +6,13 @@ import { customers } from '../db/schema/index.js';
 import { dbErrorFields, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { errorCode } from './errors.js';
+import { KeyedLanes } from './keyed-lanes.js';
 
 /** Advisory-lock id of the chat listener lease ("RLSN"). */
 export const LISTENER_LOCK_ID = 0x524c534e;
+
+/** Agent events captured at once (each channel's in order). */
+const CAPTURE_IN_FLIGHT = 16;
 
 /** How far before the stored cursor catch-up starts reading again. */
 export const CATCH_UP_OVERLAP_MS = 5 * 60_000;
@@ -33,7 +37,11 @@ export function startAgentListener(deps: ListenerDeps) {
   let stopListening: (() => Promise<void>) | undefined;
   let catchUps = 0;
 
-  const handle = async (event: AgentEvent) => {
+  // Events of one channel are captured in order; different channels in parallel (a capture is
+  // several sequential database round trips, so one at a time caps the whole deployment).
+  const lanes = new KeyedLanes(CAPTURE_IN_FLIGHT, () => undefined);
+  const handle = (event: AgentEvent) => lanes.submit(event.channel, () => captureOne(event));
+  const captureOne = async (event: AgentEvent) => {
     try {
       const outcome = await deps.capture(event);
       deps.metrics.agentEvents.inc({ outcome });
@@ -60,6 +68,7 @@ export function startAgentListener(deps: ListenerDeps) {
         deps.logger.warn({ code: errorCode(err) }, 'catch-up of one channel failed; retried at the next reconnection');
       }
     }
+    await lanes.drain();
     deps.logger.info({ channels: rows.length, posts: seen }, 'caught up with agent posts');
   };
 
@@ -82,6 +91,9 @@ export function startAgentListener(deps: ListenerDeps) {
   return {
     isLeader: () => lease.isLeader(),
     catchUps: () => catchUps,
-    stop: () => lease.stop(),
+    stop: async () => {
+      await lease.stop();
+      await lanes.drain();
+    },
   };
 }
