@@ -193,3 +193,22 @@ describe('admin API: conversations', () => {
     expect(other.json).toEqual({ conversations: [], nextCursor: null });
   });
 });
+
+describe.skipIf(!wired('searchMessages'))('admin API: search', () => {
+  it('finds messages by words (GET or POST), filters by number in the body, and the service audits it', async () => {
+    await inbound('33699887766', 'Ma commande numéro 4521 est arrivée abîmée');
+    const byGet = await call('GET', '/search?q=commande%20abimee', { token: tokens.read });
+    expect(byGet.status).toBe(200);
+    expect(byGet.json.results).toEqual([expect.objectContaining({ direction: 'inbound', text: expect.stringContaining('abîmée'), at: expect.any(String) })]);
+    const byPost = await call('POST', '/search', { token: tokens.read, body: { q: 'commande', phone: '+33 6 99 88 77 66', limit: 5 } });
+    expect(byPost.json.results).toHaveLength(1);
+    const elsewhere = await call('POST', '/search', { token: tokens.read, body: { q: 'commande', phone: '+33 6 12 34 56 78' } });
+    expect(elsewhere.json.results).toEqual([]);
+    const searches = (await listAudit(r.runtime.database.db, { limit: 1000 })).filter((a) => a.action === 'search' && a.actor === 'api:t-read');
+    expect(searches.length).toBeGreaterThanOrEqual(3);
+    expect(JSON.stringify(searches)).not.toMatch(/commande|33699887766/);
+    const empty = await call('GET', '/search?q=%21', { token: tokens.read });
+    expect(empty.status).toBe(400);
+    expect(empty.json.error.code).toBe('invalid_request');
+  });
+});

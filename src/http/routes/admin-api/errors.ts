@@ -58,7 +58,7 @@ export function apiError(c: Context, code: ApiErrorCode, message: string, extra:
 export function apiCodeFor(err: unknown): { code: ApiErrorCode; message: string } {
   if (err instanceof RelaisError) {
     if (err.code in API_ERROR_STATUS) return { code: err.code as ApiErrorCode, message: err.message };
-    if (err.code === 'usage' || err.code === 'invalid_phone' || err.code === 'invalid_query') return { code: 'invalid_request', message: err.message };
+    if (['usage', 'invalid_phone', 'invalid_argument'].includes(err.code) || err.code.startsWith('search_query')) return { code: 'invalid_request', message: err.message };
     if (err.code === 'erased' || err.code === 'in_progress') return { code: 'conflict', message: err.message };
     if (err.retryable) return { code: 'unavailable', message: err.message };
     return { code: 'internal', message: `${err.message} (${err.code})` };
