@@ -5,11 +5,15 @@
  * the row id, the customer id and the row's time. See docs/search.md for what that leaks.
  */
 import { sql } from 'drizzle-orm';
+import { openJson } from '../archive/envelope.js';
 import type { KeyRing } from '../archive/keyring.js';
 import { keyedHash, memzero } from '../archive/sodium.js';
+import { RelaisError } from '../core/errors.js';
+import type { StoredContent } from '../core/inbox.js';
 import type { InboundContent } from '../core/messages.js';
 import type { OutboundContent } from '../core/outbound-content.js';
 import type { Db } from '../db/client.js';
+import type { ComplianceDeps } from './deps.js';
 import { tokenize } from './tokenizer.js';
 
 /**
@@ -74,16 +78,51 @@ export function outboundSearchText(content: OutboundContent): string {
   }
 }
 
+/**
+ * Decrypts a stored row's searchable text with its customer's key (`messages` or `outbox`
+ * content), or returns null — after logging the error code and row id — when it cannot be
+ * decrypted (erased customer, master key not loaded, corrupt row). Other errors are thrown.
+ */
+export async function openSearchText(
+  deps: Pick<ComplianceDeps, 'keys' | 'logger'>, db: Db, table: 'messages' | 'outbox',
+  r: { id: string; customer_id: string; key_version: number; content_enc: Uint8Array },
+): Promise<string | null> {
+  try {
+    const dek = await deps.keys.get(db, r.customer_id, r.key_version);
+    const ctx = { table, column: 'content_enc', rowId: r.id, keyVersion: r.key_version };
+    return table === 'messages'
+      ? inboundSearchText(openJson<StoredContent>(dek, ctx, r.content_enc).content)
+      : outboundSearchText(openJson<OutboundContent>(dek, ctx, r.content_enc));
+  } catch (err) {
+    if (!(err instanceof RelaisError)) throw err;
+    deps.logger.warn({ code: err.code, table, rowId: r.id }, 'search skipped a row it cannot decrypt');
+    return null;
+  }
+}
+
 /** A PostgreSQL array literal of integers (values are numbers we computed, never user text). */
 export function intArray(values: readonly number[]): string {
   return `{${values.map((v) => String(v | 0)).join(',')}}`;
 }
 
 /**
+ * Inserts postings (`tokens[i]` of row `ids[i]`) for rows of `table`, in one statement; the time
+ * and customer columns are copied from the row. Idempotent (ON CONFLICT DO NOTHING).
+ */
+export async function writePostings(tx: Db, table: 'messages' | 'outbox', tokens: readonly number[], ids: readonly string[]): Promise<void> {
+  if (tokens.length === 0) return;
+  const pairs = sql`unnest(${intArray(tokens)}::int[], ${`{${ids.join(',')}}`}::uuid[]) as t(token, id)`;
+  await tx.execute(table === 'messages'
+    ? sql`insert into message_tokens (token, received_at, message_id, customer_id)
+        select t.token, m.received_at, m.id, m.customer_id from ${pairs} join messages m on m.id = t.id on conflict do nothing`
+    : sql`insert into outbox_tokens (token, created_at, outbox_id, customer_id)
+        select t.token, o.created_at, o.id, o.customer_id from ${pairs} join outbox o on o.id = t.id on conflict do nothing`);
+}
+
+/**
  * Stores the postings of customer messages just inserted in `tx`, all in one statement (none when
- * no message has a searchable word). Idempotent (ON CONFLICT DO NOTHING). Call it in the
- * transaction that inserted the messages, after the insert, with the messages really inserted.
- * Returns the number of postings computed.
+ * no message has a searchable word). Idempotent. Call it in the transaction that inserted the
+ * messages, after the insert, with the messages really inserted. Returns the number of postings.
  */
 export async function indexInboundMessages(tx: Db, ring: KeyRing, items: readonly { messageId: string; content: InboundContent }[], hashing?: TokenHashing): Promise<number> {
   const tokens: number[] = [];
@@ -91,12 +130,7 @@ export async function indexInboundMessages(tx: Db, ring: KeyRing, items: readonl
   for (const it of items) {
     for (const t of hashTokens(ring, tokenize(inboundSearchText(it.content)), hashing)) { tokens.push(t); ids.push(it.messageId); }
   }
-  if (tokens.length === 0) return 0;
-  await tx.execute(sql`
-    insert into message_tokens (token, received_at, message_id, customer_id)
-    select t.token, m.received_at, m.id, m.customer_id
-    from unnest(${intArray(tokens)}::int[], ${`{${ids.join(',')}}`}::uuid[]) as t(token, id) join messages m on m.id = t.id
-    on conflict do nothing`);
+  await writePostings(tx, 'messages', tokens, ids);
   return tokens.length;
 }
 
@@ -108,11 +142,6 @@ export function indexInboundMessage(tx: Db, ring: KeyRing, messageId: string, co
 /** As `indexInboundMessage`, for an agent reply just inserted in `outbox` (call it in that transaction). */
 export async function indexOutboxRow(tx: Db, ring: KeyRing, outboxId: string, content: OutboundContent, hashing?: TokenHashing): Promise<number> {
   const tokens = hashTokens(ring, tokenize(outboundSearchText(content)), hashing);
-  if (tokens.length === 0) return 0;
-  await tx.execute(sql`
-    insert into outbox_tokens (token, created_at, outbox_id, customer_id)
-    select t.token, o.created_at, o.id, o.customer_id from outbox o, unnest(${intArray(tokens)}::int[]) as t(token)
-    where o.id = ${outboxId}
-    on conflict do nothing`);
+  await writePostings(tx, 'outbox', tokens, tokens.map(() => outboxId));
   return tokens.length;
 }

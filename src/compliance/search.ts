@@ -6,15 +6,12 @@
  */
 import { sql } from 'drizzle-orm';
 import { blindIndex, normalizePhone } from '../archive/blind-index.js';
-import { openJson } from '../archive/envelope.js';
 import { chatLinker } from '../chat/permalink.js';
 import { RelaisError } from '../core/errors.js';
-import type { StoredContent } from '../core/inbox.js';
-import type { OutboundContent } from '../core/outbound-content.js';
 import { appendAudit } from './audit.js';
 import type { ComplianceDeps } from './deps.js';
 import { candidatePage, planSource, SOURCES, uuidArray, type Candidate, type SearchScope, type SearchSource } from './search-candidates.js';
-import { hashTokens, inboundSearchText, outboundSearchText, type TokenHashing } from './search-index.js';
+import { hashTokens, openSearchText, type TokenHashing } from './search-index.js';
 import { foldText, tokenize } from './tokenizer.js';
 
 export const DEFAULT_SEARCH_LIMIT = 20;
@@ -132,7 +129,7 @@ async function* sourceResults(deps: ComplianceDeps, src: SearchSource, query: Qu
         deps.logger.warn({ source: src.direction, decrypted: MAX_DECRYPTED }, 'search stopped: too many candidates did not match after decryption');
         return;
       }
-      const text = await openText(deps, src, row);
+      const text = await openSearchText(deps, deps.db, src.rows, row);
       if (text === null) continue;
       const present = new Set(tokenize(text));
       if (!words.every((w) => present.has(w))) continue;
@@ -172,22 +169,6 @@ async function loadRows(deps: ComplianceDeps, src: SearchSource, ids: string[]):
                coalesce(o.chat_channel_id, c.chat_channel_id) as channel_id, c.channel_key, c.phone_number_id
         from outbox o join customers c on c.id = o.customer_id where o.id = any(${uuidArray(ids)}::uuid[])`);
   return (Array.isArray(r) ? r : (r as unknown as { rows: Row[] }).rows) as Row[];
-}
-
-/** The searchable text of a row, or null when it cannot be decrypted (erased customer, missing key). */
-async function openText(deps: ComplianceDeps, src: SearchSource, row: Row): Promise<string | null> {
-  try {
-    const dek = await deps.keys.get(deps.db, row.customer_id, row.key_version);
-    const ctx = { table: src.rows, column: 'content_enc', rowId: row.id, keyVersion: row.key_version };
-    if (src.rows === 'messages') return inboundSearchText(openJson<StoredContent>(dek, ctx, row.content_enc).content);
-    return outboundSearchText(openJson<OutboundContent>(dek, ctx, row.content_enc));
-  } catch (err) {
-    if (err instanceof RelaisError) {
-      deps.logger.warn({ code: err.code, table: src.rows, rowId: row.id }, 'search skipped a row it cannot decrypt');
-      return null;
-    }
-    throw err;
-  }
 }
 
 /** About `max` characters of `text` around the first word matching a query token, whitespace collapsed. Pure. */
