@@ -5,7 +5,6 @@
  * hold back the purge of the archive, which happened before.
  */
 import { and, asc, count, gt, inArray, isNotNull, sql } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/pg-core';
 import type { ChatPlatform, ChatPostRef } from '../chat/platform.js';
 import { errorCode, isRetryable, RelaisError } from '../core/errors.js';
 import type { Db } from '../db/client.js';
@@ -16,8 +15,6 @@ const GIVE_UP_AFTER = 10;
 /** Longest wait honoured when the platform answers 429 with Retry-After. */
 const MAX_WAIT_MS = 60_000;
 
-const other = alias(messages, 'other');
-
 /** Purged messages whose chat post is still there, not under hold, and not shared with a message that keeps its content. */
 function prunable() {
   return and(
@@ -26,7 +23,7 @@ function prunable() {
     sql`not exists (select 1 from ${legalHolds} where ${legalHolds.customerId} = ${messages.customerId})`,
     // A reaction relayed as a real reaction records its target's post: never delete a post some
     // message still shows.
-    sql`not exists (select 1 from ${other} where ${other.chatPostId} = ${messages.chatPostId} and ${other.contentPurgedAt} is null)`,
+    sql`not exists (select 1 from ${messages} as other where other.chat_post_id = ${messages.chatPostId} and other.content_purged_at is null)`,
   );
 }
 

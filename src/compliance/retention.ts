@@ -14,6 +14,7 @@
  * Customers under legal hold are left untouched at every step.
  */
 import { RelaisError, errorCode } from '../core/errors.js';
+import { dbErrorFields } from '../log.js';
 import type { ChatChannelRef } from '../chat/platform.js';
 import { appendAudit } from './audit.js';
 import type { ComplianceDeps } from './deps.js';
@@ -120,7 +121,7 @@ export async function runRetention(deps: ComplianceDeps, opts: { dryRun?: boolea
     if (pruneChat) result.chatPostsPending = await countPrunable(db);
   } catch (err) {
     metrics?.retentionFailures.inc({ stage: 'run' });
-    deps.logger.error({ code: errorCode(err), err }, 'retention run failed; what was purged so far stays purged, the next run continues');
+    deps.logger.error({ code: errorCode(err), err: dbErrorFields(err) }, 'retention run failed; what was purged so far stays purged, the next run continues');
     await appendAudit(db, deps.ring, { actor: opts.actor, action: 'retention.run', details: auditDetails(result, 'failed', chatFailures, pruneChat, errorCode(err)) }, { logger: deps.logger, now: deps.now?.() })
       .catch((e: unknown) => deps.logger.error({ code: errorCode(e) }, 'retention: the audit entry of a failed run could not be written'));
     throw err;

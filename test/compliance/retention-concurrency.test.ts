@@ -3,8 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomerKeyStore } from '../../src/archive/customer-keys.js';
 import { listAudit } from '../../src/compliance/audit.js';
 import { runRetention } from '../../src/compliance/retention.js';
+import { retentionPlan } from '../../src/compliance/retention-policy.js';
+import { purgeMessageBatch, retireCustomerBatch } from '../../src/compliance/retention-purge.js';
+import { persistWebhook } from '../../src/core/inbox.js';
+import { eventually } from '../helpers/relais.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
-import { NUMBER_A, countOf, daysAgo, openArchive, seedMessage, type RetentionArchive } from './retention-seed.js';
+import { NOW, NO_QUEUE, NUMBER_A, countOf, daysAgo, openArchive, rows, seedMessage, type RetentionArchive } from './retention-seed.js';
 
 // Row locks across connections need a server: PGlite runs one transaction at a time.
 const onPostgres = Boolean(process.env.DATABASE_URL);
@@ -67,5 +71,34 @@ describe.runIf(onPostgres)('retention runs at the same time (PostgreSQL)', () =>
     const again = await runRetention(a.deps, { actor: 'system', batchSize: 4 });
     expect(again.messagesPurged).toBe(25);
     expect(await countOf(a, 'messages', 'content_purged_at is null')).toBe(0);
+  });
+
+  it('a message arriving while its customer is being retired is refused for redelivery, then stored under a new customer', async () => {
+    const old = await seedMessage(a, { waId: '33700000001', at: daysAgo(60) });
+    const [plan] = retentionPlan(a.config, [NUMBER_A], NOW);
+    await purgeMessageBatch(a.database.db, plan!, NOW, 1000);
+    await purgeMessageBatch(a.database.db, plan!, NOW, 1000);
+    let release!: () => void;
+    const released = new Promise<void>((r) => { release = r; });
+    let locked!: () => void;
+    const lockedNow = new Promise<void>((r) => { locked = r; });
+    // The retirement holds the customer row (and its data key) while the webhook comes in.
+    const retiring = retireCustomerBatch(other.db, plan!, NOW, 100, null, async () => { locked(); await released; return new Set(); });
+    await lockedNow;
+    const parsed = {
+      messages: [{ phoneNumberId: NUMBER_A, wamid: 'wamid.RACE-1', timestamp: Math.floor(NOW.getTime() / 1000), customer: { waId: '33700000001' }, content: { kind: 'text' as const, text: 'toujours là ?' }, markers: {} }],
+      statuses: [], errors: [], otherFields: [], phoneNumberIds: [NUMBER_A],
+    };
+    const store = () => a.database.db.transaction((tx) => persistWebhook(tx, { ring: a.ring, keys: a.keys, isKnownNumber: () => true, ...NO_QUEUE }, parsed));
+    const first = store().then(() => 'stored', (err: { code?: string }) => err.code);
+    await eventually(async () => Number((await rows(a, `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`))[0]!.n) > 0, 'the webhook waiting on the customer row');
+    release();
+    expect((await retiring).retired).toContain(old.customerId);
+    expect(await first).toBe('customer_retired');
+    // Meta redelivers: a new customer with a new data key.
+    const again = await store();
+    const [m] = await rows(a, `select customer_id from messages where id = '${again.stored[0]!.messageId}'`);
+    expect(m!.customer_id).not.toBe(old.customerId);
+    expect(await countOf(a, 'messages', `customer_id = '${old.customerId}' and content_purged_at is null`)).toBe(0);
   });
 });

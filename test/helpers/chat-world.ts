@@ -72,7 +72,7 @@ export interface ChatWorld {
 
   /** The customer channels (`wa-…`), archived ones included. */
   customerChannels(): WorldChannel[];
-  /** Posts of a channel, oldest first, system messages excluded. */
+  /** Posts of a channel as agents see them, oldest first: system messages and deleted posts excluded. */
   posts(channelId: string): WorldPost[];
   fileBytes(fileId: string): Uint8Array;
   fileInfo(fileId: string): { name: string; mimeType: string };
@@ -87,6 +87,11 @@ export interface ChatWorld {
   agentReact(agent: Agent, postId: string, emoji: 'thumbsup', on: boolean): Promise<void>;
   /** An agent archives the channel. */
   archive(channelId: string): Promise<void>;
+
+  /** Makes the server refuse (or allow) deleting channels through its API: Mattermost's EnableAPIChannelDeletion (off by default, as on a real server), the bot's delete-p on Rocket.Chat. */
+  forbidChannelDeletion(forbid: boolean): void;
+  /** The next request deleting a channel answers 503 (the chat server is down at that moment). */
+  failNextChannelDeletion(): void;
 
   /** Cuts every realtime connection abruptly (the server keeps running). */
   dropConnections(): void;
@@ -148,7 +153,7 @@ async function startMattermostWorld(team: string): Promise<ChatWorld> {
       archived: c.delete_at !== 0,
       memberIds: mm.channelMembers(c.id),
     })),
-    posts: (channelId) => mm.posts(channelId).filter((p) => !p.type).map((p) => ({
+    posts: (channelId) => mm.posts(channelId).filter((p) => !p.type && !p.delete_at).map((p) => ({
       id: p.id,
       text: p.message,
       ...(p.root_id && { rootId: p.root_id }),
@@ -182,6 +187,8 @@ async function startMattermostWorld(team: string): Promise<ChatWorld> {
       mm.archiveChannel(channelId, 'alice');
     },
 
+    forbidChannelDeletion: (forbid) => mm.setServiceSettings({ enableAPIChannelDeletion: !forbid }),
+    failNextChannelDeletion: () => mm.failNext(/^DELETE \/api\/v4\/channels\/[^/]+$/, { status: 503 }),
     dropConnections: () => mm.dropWebSockets(),
     ambiguousNextPost: () => mm.resetAfterAccept('POST /api/v4/posts', 1),
     specViolations: mm.specViolations,
@@ -300,6 +307,8 @@ async function startRocketChatWorld(): Promise<ChatWorld> {
       await call('alice', 'groups.archive', { roomId: channelId });
     },
 
+    forbidChannelDeletion: (forbid) => rc.setPermission(bot.userId, 'delete-p', !forbid),
+    failNextChannelDeletion: () => rc.failNext(/^POST \/api\/v1\/rooms\.delete$/, { status: 503 }),
     dropConnections: () => rc.dropWebSockets(),
     ambiguousNextPost: () => rc.resetAfterAccept('POST /api/v1/chat.sendMessage', 1),
     specViolations: rc.specViolations,
