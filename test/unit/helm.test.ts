@@ -628,6 +628,15 @@ describe('invalid values', () => {
     expect(schemaErrors(base)).toEqual([]);
   });
 
+  it('keeps the admin API off the Ingress unless ingress.exposeAdminApi is set, even with allowOtherPaths', () => {
+    const ingress = (paths: string[], exposeAdminApi: boolean) => coalesce(base, { ingress: { enabled: true, host: 'relais.example.com', allowOtherPaths: true, exposeAdminApi, paths: paths.map((p) => ({ path: p, pathType: 'Prefix' })) } });
+    for (const p of ['/', '/api', '/api/v1', '/api/v1/openapi.json']) {
+      expect(schemaErrors(ingress(['/webhooks/whatsapp', p], false)).map((e) => e.instancePath), p).toContain('/ingress/paths/1/path');
+      expect(schemaErrors(ingress(['/webhooks/whatsapp', p], true)), p).toEqual([]);
+    }
+    expect(schemaErrors(ingress(['/webhooks/whatsapp', '/apidocs', '/simulator'], false))).toEqual([]);
+  });
+
   it.each(INVALID.map((f) => [f.file, f] as const))('%s is refused by ajv and by helm', (_file, fx) => {
     const errors = schemaErrors(coalesce(base, fx.values));
     expect(errors.length, 'ajv accepted it').toBeGreaterThan(0);
