@@ -23,6 +23,10 @@ const STRINGS = {
   order: { en: 'Order', fr: 'Commande' },
   quantity: { en: 'qty', fr: 'qté' },
   systemEvent: { en: 'WhatsApp notice', fr: 'Avis WhatsApp' },
+  contentPurged: {
+    en: 'the content of this message (of {date}) was removed by retention before it could be shown',
+    fr: 'le contenu de ce message (du {date}) a été supprimé par la durée de conservation avant d\'avoir pu être affiché',
+  },
   unsupported: {
     en: 'sent a message type Relais cannot show yet ({type}). Ask the customer to resend it another way if needed.',
     fr: 'a envoyé un type de message que Relais ne sait pas encore afficher ({type}). Demandez au client de le renvoyer autrement si besoin.',

@@ -190,9 +190,14 @@ export function createRelayWorker(deps: RelayDeps) {
    */
   async function relayOne(msg: typeof messages.$inferSelect & { reconcile?: boolean }, customer: typeof customers.$inferSelect): Promise<'posted' | 'already' | 'reacted'> {
     if (msg.relayState === 'posted' || msg.relayState === 'failed') return 'already';
+    // Retention emptied it before it was ever posted (a long outage): agents get a notice instead
+    // of the content; a retired customer has no identity or channel left, so nothing is posted.
+    if (msg.contentPurgedAt && customer.identityShreddedAt) { await markFailed(msg.id, 'content_purged'); return 'already'; }
     const dek = await deps.keys.get(deps.db, customer.id, msg.keyVersion);
     const ctx = { table: 'messages', rowId: msg.id, keyVersion: msg.keyVersion };
-    const stored = openJsonWatched<StoredContent>(deps, dek, { ...ctx, column: 'content_enc' }, msg.contentEnc);
+    const stored: StoredContent = msg.contentPurgedAt
+      ? { content: { kind: 'system', event: 'content_purged', text: t(deps.lang, 'contentPurged', { date: (msg.waTimestamp ?? msg.receivedAt).toISOString().slice(0, 10) }) }, markers: {} }
+      : openJsonWatched<StoredContent>(deps, dek, { ...ctx, column: 'content_enc' }, msg.contentEnc);
     const custDek = customer.keyVersion === msg.keyVersion ? dek : await deps.keys.get(deps.db, customer.id, customer.keyVersion);
     const cctx = { table: 'customers', rowId: customer.id, keyVersion: customer.keyVersion };
     const waId = customer.waIdEnc ? openTextWatched(deps, custDek, { ...cctx, column: 'wa_id_enc' }, customer.waIdEnc) : undefined;
