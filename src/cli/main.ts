@@ -7,6 +7,7 @@ import { runCheckConfig } from './check-config.js';
 import { runKeys } from './keys.js';
 import { runMigrate } from './migrate.js';
 import { runRetentionCommand } from './retention.js';
+import { runSearch } from './search.js';
 import { runServe } from './serve.js';
 import { runSimulator } from './simulator.js';
 import { runTokens } from './tokens.js';
@@ -24,6 +25,7 @@ Commands:
   tokens         create | list | revoke: admin API bearer tokens (docs/admin-api.md)
   keys           status | rotate: master-key versions in use; rewrap data keys to a new master key
   retention      run [--dry-run]: purge content older than the retention limit now (docs/retention.md)
+  search         "<words>" | reindex: search the encrypted archive; build its index (docs/search.md)
 
 Every setting is an environment variable; see docs/configuration.md.
 From a checkout: npm run relais -- <command>`;
@@ -44,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       return runTokens(env, rest);
     case 'keys':
       return runKeys(env, rest);
+    case 'search':
+      return runSearch(env, rest);
     case 'retention':
       return runRetentionCommand(env, rest);
     case 'simulator': {
