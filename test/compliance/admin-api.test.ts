@@ -212,3 +212,35 @@ describe.skipIf(!wired('searchMessages'))('admin API: search', () => {
     expect(empty.json.error.code).toBe('invalid_request');
   });
 });
+
+describe.skipIf(!wired('exportCustomer') || !wired('eraseCustomer') || !wired('setLegalHold'))('admin API: data-subject requests', () => {
+  it('holds, refuses erasure while held, exports a ZIP, erases, then finds nothing', async () => {
+    const person = { phone: '+33 6 55 54 44 33' };
+    await inbound('33655544433', 'mon adresse est 12 rue des Lilas');
+    const held = await call('PUT', '/holds', { token: tokens.gdpr, body: { ...person, reason: 'case 2026-114' } });
+    expect(held.status).toBe(200);
+    expect(held.json).toEqual({ customers: 1 });
+    const listed = await call('GET', '/conversations', { token: tokens.read });
+    expect(listed.json.conversations.find((x: { maskedNumber: string }) => x.maskedNumber === '+33•••••••33')).toMatchObject({ legalHold: true });
+    const refused = await call('POST', '/erasures', { token: tokens.gdpr, body: person });
+    expect(refused.status).toBe(409);
+    expect(refused.json.error.code).toBe('legal_hold');
+    expect((await call('DELETE', '/holds', { token: tokens.gdpr, body: person })).json).toEqual({ customers: 1 });
+
+    const res = await r.runtime.app.request('/api/v1/exports', { method: 'POST', headers: { authorization: `Bearer ${tokens.gdpr}`, 'content-type': 'application/json' }, body: JSON.stringify(person) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/zip');
+    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="relais-export-\d{4}-\d\d-\d\d\.zip"$/);
+    expect(res.headers.get('content-disposition')).not.toContain('3365554');
+    expect(res.headers.get('x-relais-messages')).toBe('1');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(Buffer.from(await res.arrayBuffer()).subarray(0, 2).toString()).toBe('PK');
+
+    const erased = await call('POST', '/erasures', { token: tokens.gdpr, body: person });
+    expect(erased.status).toBe(200);
+    expect(erased.json).toMatchObject({ customers: 1, messagesDeleted: 1 });
+    expect((await call('POST', '/exports', { token: tokens.gdpr, body: person })).status).toBe(404);
+    const actions = (await listAudit(r.runtime.database.db, { limit: 1000 })).filter((a) => a.actor === 'api:t-gdpr').map((a) => a.action);
+    expect(actions).toEqual(expect.arrayContaining(['hold.on', 'hold.off', 'export', 'erase']));
+  });
+});

@@ -31,7 +31,7 @@ const erasureRoute = createRoute({
   responses: {
     200: {
       description: 'Erased.',
-      content: { 'application/json': { schema: z.object({ customers: z.number().int(), messagesDeleted: z.number().int(), chat: z.enum(['deleted', 'archived', 'kept', 'pending']).describe('pending: the chat clean-up is retried in the background.') }).openapi('Erasure') } },
+      content: { 'application/json': { schema: z.object({ customers: z.number().int(), messagesDeleted: z.number().int(), chat: z.enum(['deleted', 'archived', 'kept', 'pending']).describe('pending: the chat side could not be cleaned yet; send the same request again later.'), chatDetail: z.string().optional().describe('Why the chat step is pending, or why a channel was archived instead of deleted.') }).openapi('Erasure') } },
     },
     404: errorResponse('not_found: nobody with this number is in the archive.'),
     409: errorResponse('legal_hold: a legal hold protects this person; lift it first.'),
@@ -47,7 +47,7 @@ const setHoldRoute = createRoute({
   summary: 'Set a legal hold on one person',
   description: 'Scope **gdpr**. While held, retention skips the person and erasure is refused. Idempotent. Audited as `hold.on`.',
   ...secured('gdpr'),
-  request: { body: jsonBody(phoneBodySchema.extend({ reason: z.string().max(500).optional().describe('Why (case reference). Do not put personal data here.') }).strict().openapi('HoldRequest')) },
+  request: { body: jsonBody(phoneBodySchema.extend({ reason: z.string().max(200).optional().describe('Why (case reference). Do not put personal data here.') }).strict().openapi('HoldRequest')) },
   responses: { 200: holdResult, 404: errorResponse('not_found: nobody with this number is in the archive.'), 501: NOT_WIRED, ...AUTH_ERRORS },
 });
 

@@ -16,7 +16,7 @@ export interface SearchHit {
  */
 export interface AdminServices {
   exportCustomer?(deps: ComplianceDeps, phone: string, opts: { actor: string }): Promise<{ zip: Uint8Array; customers: number; messages: number; media: number }>;
-  eraseCustomer?(deps: ComplianceDeps, phone: string, opts: { actor: string }): Promise<{ customers: number; messagesDeleted: number; chat: 'deleted' | 'archived' | 'kept' | 'pending' }>;
+  eraseCustomer?(deps: ComplianceDeps, phone: string, opts: { actor: string }): Promise<{ customers: number; messagesDeleted: number; chat: 'deleted' | 'archived' | 'kept' | 'pending'; chatDetail?: string }>;
   setLegalHold?(deps: ComplianceDeps, phone: string, on: boolean, opts: { actor: string; reason?: string }): Promise<{ customers: number }>;
   searchMessages?(deps: ComplianceDeps, query: string, opts: { actor: string; limit?: number; phone?: string; phoneNumberId?: string; customerId?: string }): Promise<SearchHit[]>;
 }
