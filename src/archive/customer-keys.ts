@@ -1,8 +1,8 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { watchDecrypt, type DecryptWatch } from '../core/decrypt-failures.js';
 import { RelaisError } from '../core/errors.js';
 import type { Db } from '../db/client.js';
-import { customerKeys } from '../db/schema/index.js';
+import { customerKeys, erasures } from '../db/schema/index.js';
 import type { KeyRing } from './keyring.js';
 
 /** Options of a `CustomerKeyStore`. */
@@ -20,7 +20,8 @@ export interface CustomerKeyStoreOptions {
  * key, unwrapped on demand and cached in memory for a short time.
  *
  * Erasure deletes the rows (crypto-shredding) and must call `forget` on every replica's cache;
- * the cache TTL bounds how long a replica that missed the call can still decrypt.
+ * the cache TTL bounds how long a replica that missed the call can still decrypt. A key whose
+ * customer id is on the erasure deny list (`erasures`) is refused even if its row is back.
  * A master-key rotation rewraps the rows but never changes a DEK, so cached keys stay valid.
  */
 export class CustomerKeyStore {
@@ -58,11 +59,19 @@ export class CustomerKeyStore {
   }
 
   private async load(db: Db, customerId: string, version: number): Promise<Uint8Array> {
-    const rows = await db.select().from(customerKeys)
+    // The erasure deny list is checked in the same query: a key row restored from a backup taken
+    // before the erasure stays unusable.
+    const rows = await db.select({
+      wrapped: customerKeys.wrapped,
+      erased: sql<boolean>`exists (select 1 from ${erasures} where ${erasures.customerId} = ${customerId})`,
+    }).from(customerKeys)
       .where(and(eq(customerKeys.customerId, customerId), eq(customerKeys.version, version))).limit(1);
     const row = rows[0];
     if (!row) {
       throw new RelaisError('key_destroyed', 'The data key of this customer no longer exists (erased); the data cannot be decrypted', { retryable: false });
+    }
+    if (row.erased) {
+      throw new RelaisError('key_destroyed', 'This customer was erased: a data key that reappeared (restored from a backup) is refused; run the erasure again to delete the restored rows', { retryable: false });
     }
     const dek = this.ring.unwrapDataKey(row.wrapped, { customerId, dekVersion: version });
     this.remember(customerId, version, dek);

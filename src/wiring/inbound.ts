@@ -30,8 +30,18 @@ export function createWebhookStore(d: {
   type Outcome = { stored: number; duplicates: number; statuses: number; quarantined: boolean };
   type Item = { raw: Uint8Array; parsed: ParsedWebhook };
 
-  /** One transaction for a batch of webhooks: one multi-row message insert, one job insert. */
-  const persistBatch = async (items: Item[]): Promise<Outcome[]> => {
+  /**
+   * One transaction for a batch of webhooks: one multi-row message insert, one job insert. When it
+   * fails on a foreign key, a cached customer was erased meanwhile (by `relais erase` in another
+   * process): the cache is dropped and the batch runs once more, so the person becomes a new
+   * customer at once instead of the webhook failing until Meta retries it.
+   */
+  const persistBatch = (items: Item[]): Promise<Outcome[]> => persistOnce(items).catch((err: unknown) => {
+    if (dbErrorFields(err).code !== FOREIGN_KEY_VIOLATION) throw err;
+    d.logger.info({ size: items.length }, 'webhook batch referenced a customer erased meanwhile; retrying without the customer cache');
+    return persistOnce(items);
+  });
+  const persistOnce = async (items: Item[]): Promise<Outcome[]> => {
     const committed = await d.database.db.transaction(async (tx) => {
       const results = await persistWebhooks(tx, {
         ring: d.ring, keys: d.keys, customerCache: d.customerCache, isKnownNumber: d.isKnownNumber,
@@ -79,6 +89,9 @@ export function createWebhookStore(d: {
     quarantine: async (raw: Uint8Array, reason: string) => { await insertQuarantine(d.database.db, d.ring, raw, reason); },
   };
 }
+
+/** SQLSTATE foreign_key_violation. */
+const FOREIGN_KEY_VIOLATION = '23503';
 
 /** Webhooks committed together at most (bounds a transaction's size and lock time). */
 const GROUP_COMMIT_MAX_BATCH = 64;
