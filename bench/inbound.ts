@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { startMattermostFake } from '../test/fakes/mattermost/index.js';
-import { startChild } from './child.js';
+import { buildRelais, startChild } from './child.js';
 import { drive, freePort, percentile } from './load.js';
 
 const SECRET = 'bench-app-secret';
@@ -53,7 +53,7 @@ async function bridge(pgUrl: string | undefined, seconds: number, rate: number) 
   mm.addToTeam('support', 'relais', { admin: true });
   const dir = await mkdtemp(path.join(tmpdir(), 'relais-bench-'));
   const port = await freePort();
-  const relais = await startChild('src/cli/main.ts', ['serve'], {
+  const relais = await startChild(buildRelais(), ['serve'], {
     RELAIS_MASTER_KEY: randomBytes(32).toString('base64'), RELAIS_DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1',
     WHATSAPP_APP_SECRET: SECRET, WHATSAPP_VERIFY_TOKEN: 'v', WHATSAPP_ACCESS_TOKEN: 't', WHATSAPP_PHONE_NUMBER_ID: PHONE_ID,
     MATTERMOST_URL: mm.url, MATTERMOST_TOKEN: bot.token, MATTERMOST_TEAM: 'support', LOG_LEVEL: 'error', RELAY_CONCURRENCY: '16',
@@ -62,6 +62,7 @@ async function bridge(pgUrl: string | undefined, seconds: number, rate: number) 
   const url = `${relais.url}/webhooks/whatsapp`;
   const sentAt = new Map<number, number>();
   const stamp = (i: number) => { sentAt.set(i, Date.now()); return webhookBody(i); };
+  const cpu0 = relais.cpuMs();
   const sustained = await drive({ url, seconds, concurrency: 32, body: stamp });
   const firstOffered = 10_000_000;
   const offered = await drive({ url, seconds, rate, body: (i) => stamp(i + firstOffered) });
@@ -75,6 +76,8 @@ async function bridge(pgUrl: string | undefined, seconds: number, rate: number) 
     if (n >= firstOffered && sentAt.has(n)) lat.push(p.create_at - sentAt.get(n)!);
   }
   const rssMb = relais.peakRssMb();
+  // Everything Relais did for these messages: acknowledging, storing, relaying to Mattermost.
+  const cpuMsPerMessage = (relais.cpuMs() - cpu0) / Math.max(1, posted().length);
   await relais.stop();
   await mm.close();
   await rm(dir, { recursive: true, force: true });
@@ -82,7 +85,7 @@ async function bridge(pgUrl: string | undefined, seconds: number, rate: number) 
     msgsPerSec: sustained.perSec, sustainedFailed: sustained.failed,
     offeredOk: offered.ok, offeredFailed: offered.failed,
     ackP50Ms: percentile(offered.latencies, 50), ackP99Ms: percentile(offered.latencies, 99),
-    e2eP50Ms: percentile(lat, 50), e2eP99Ms: percentile(lat, 99), unposted: expected - posted().length, rssMb,
+    e2eP50Ms: percentile(lat, 50), e2eP99Ms: percentile(lat, 99), unposted: expected - posted().length, rssMb, cpuMsPerMessage,
   };
 }
 
@@ -104,8 +107,9 @@ export async function benchInbound(opts: { seconds: number; rate: number; pgBase
     console.log(`  ack at ${opts.rate}/s offered:           p50 ${b.ackP50Ms.toFixed(1)} ms · p99 ${b.ackP99Ms.toFixed(1)} ms (${b.offeredOk} ok, ${b.offeredFailed} non-200)`);
     console.log(`  webhook → Mattermost post:         p50 ${b.e2eP50Ms.toFixed(0)} ms · p99 ${b.e2eP99Ms.toFixed(0)} ms (${b.unposted} not posted within the 5-min drain)`);
     console.log(`  peak RSS of the Relais process:    ${b.rssMb.toFixed(0)} MB`);
+    console.log(`  Relais CPU per message (end to end): ${b.cpuMsPerMessage.toFixed(2)} ms`);
   }
   const kind = results.postgres ? 'postgres' : 'pglite';
   const r = results[kind]!;
-  console.log(JSON.stringify({ bench: 'inbound', db: kind, msgsPerSec: Math.round(r.msgsPerSec!), baselinePerSec: Math.round(r.baselinePerSec!), ratio: Number(r.ratio!.toFixed(2)), ackP99Ms: Number(r.ackP99Ms!.toFixed(1)), e2eP99Ms: Math.round(r.e2eP99Ms!), rssMb: Math.round(r.rssMb!) }));
+  console.log(JSON.stringify({ bench: 'inbound', db: kind, msgsPerSec: Math.round(r.msgsPerSec!), baselinePerSec: Math.round(r.baselinePerSec!), ratio: Number(r.ratio!.toFixed(2)), ackP99Ms: Number(r.ackP99Ms!.toFixed(1)), e2eP99Ms: Math.round(r.e2eP99Ms!), rssMb: Math.round(r.rssMb!), cpuMsPerMessage: Number(r.cpuMsPerMessage!.toFixed(2)) }));
 }
