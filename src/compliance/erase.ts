@@ -102,14 +102,32 @@ async function shred(deps: ComplianceDeps, c: CustomerRow, bidx: string, policy:
   return deleted;
 }
 
-/** Deletes again a customer row on the deny list that came back (restored from a backup). */
-async function removeRestored(deps: ComplianceDeps, c: CustomerRow, actor: string): Promise<void> {
-  await deps.db.transaction(async (tx) => {
-    const counted = await deleteRowsOf(tx, c.id);
-    await appendAudit(tx, deps.ring, { actor, action: 'erase', target: c.id, details: { messages: counted, restoredRowsRemoved: true } });
+/** Deletes again a customer row on the deny list that came back (restored from a backup). Returns the messages deleted. */
+async function removeRestored(deps: ComplianceDeps, c: Pick<CustomerRow, 'id'>, actor: string): Promise<number> {
+  const counted = await deps.db.transaction(async (tx) => {
+    const n = await deleteRowsOf(tx, c.id);
+    await appendAudit(tx, deps.ring, { actor, action: 'erase', target: c.id, details: { messages: n, restoredRowsRemoved: true } });
+    return n;
   });
   deps.keys.forget(c.id);
   deps.logger.warn({ customerId: c.id }, 'rows of an erased customer reappeared (restored from a backup?) and were deleted again');
+  return counted;
+}
+
+/**
+ * Re-applies every recorded erasure, without phone numbers: deletes the rows of customers on the
+ * deny list that reappeared (after restoring a database backup taken before an erasure) and
+ * finishes every chat step still pending. Run it after any restore (`relais erase --reapply`).
+ * Idempotent; audited like `eraseCustomer`. Chat failures leave erasures pending (counted).
+ */
+export async function reapplyErasures(deps: ComplianceDeps, opts: { actor: string }): Promise<{ customers: number; messagesDeleted: number; chatPending: number }> {
+  const restored = await deps.db.select({ id: customers.id }).from(customers)
+    .where(inArray(customers.id, deps.db.select({ id: erasures.customerId }).from(erasures)));
+  let messagesDeleted = 0;
+  for (const c of restored) messagesDeleted += await removeRestored(deps, c, opts.actor);
+  const pending = await pendingErasures(deps.db);
+  for (const bidx of new Set(pending.map((e) => e.phoneBidx).filter((b): b is string => Boolean(b)))) await finishChat(deps, bidx, opts.actor);
+  return { customers: restored.length, messagesDeleted, chatPending: (await pendingErasures(deps.db)).length };
 }
 
 /**

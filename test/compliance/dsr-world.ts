@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { buildMessageWebhook, buildStatusWebhook, type InboundContent, type StatusName } from '../fakes/graph-api.js';
 import type { ChatKind } from '../helpers/chat-world.js';
 import { captureLogger } from '../helpers/logger.js';
-import { eventually, FIXTURE_NUMBERS } from '../helpers/relais.js';
+import { eventually, FIXTURE_NUMBERS, type TestRelais } from '../helpers/relais.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 export const BUSINESS = { wabaId: '102290129340398', phoneNumberId: FIXTURE_NUMBERS[0]!, displayPhoneNumber: '15550783881' };
@@ -62,17 +62,24 @@ export async function agentAnswers(w: World, channel: string, text: string, file
   return eventually(async () => w.graph.fake.messagesSent().slice(before).find((m) => m.type !== ('read' as never)), `agent message "${text}" sent`);
 }
 
+type DepsOptions = { policy?: 'delete' | 'archive' | 'keep'; platform?: ChatPlatform | null; language?: 'en' | 'fr' };
+
 /**
  * What `relais export|erase|hold` would use: the runtime's database and key ring, but its own key
  * store (another process's cache) and, unless told otherwise, its own chat adapter.
  */
-export async function cliDeps(w: World, opts: { policy?: 'delete' | 'archive' | 'keep'; platform?: ChatPlatform | null; language?: 'en' | 'fr' } = {}): Promise<ComplianceDeps & { logs: ReturnType<typeof captureLogger> }> {
-  const env = { ...w.relais.env, ERASE_CHAT_POLICY: opts.policy ?? 'delete', ...(opts.language && { RELAIS_LANGUAGE: opts.language }) };
+export async function cliDeps(w: World, opts: DepsOptions = {}): Promise<ComplianceDeps & { logs: ReturnType<typeof captureLogger> }> {
+  return cliDepsFor(w.relais, { ...opts, platform: opts.platform === undefined ? w.chat.makePlatform() : opts.platform });
+}
+
+/** `cliDeps` for a bare Relais without a chat world (no platform unless given). */
+export async function cliDepsFor(r: TestRelais, opts: DepsOptions = {}): Promise<ComplianceDeps & { logs: ReturnType<typeof captureLogger> }> {
+  const env = { ...r.env, ERASE_CHAT_POLICY: opts.policy ?? 'delete', ...(opts.language && { RELAIS_LANGUAGE: opts.language }) };
   const loaded = await loadConfig(env);
   if (!loaded.config) throw new Error(loaded.problems.join('; '));
   const logs = captureLogger();
-  const platform = opts.platform === undefined ? w.chat.makePlatform() : opts.platform;
+  const platform = opts.platform ?? null;
   if (platform) await platform.connect();
-  const { ring } = w.relais.runtime;
-  return { db: w.relais.runtime.database.db, ring, keys: new CustomerKeyStore(ring), config: loaded.config, logger: logs.logger, platform, logs };
+  const { ring } = r.runtime;
+  return { db: r.runtime.database.db, ring, keys: new CustomerKeyStore(ring), config: loaded.config, logger: logs.logger, platform, logs };
 }
