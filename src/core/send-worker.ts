@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { CustomerKeyStore } from '../archive/customer-keys.js';
 import { blindIndex } from '../archive/blind-index.js';
 import { sealField } from '../archive/envelope.js';
@@ -114,29 +115,37 @@ export function createSendWorker(deps: SendDeps) {
    * order and spares later jobs a queue round-trip each (they find their row already sent).
    * A retryable error stops the drain: the job is retried and the order is kept.
    */
-  async function send(job: { outboxId: string }): Promise<'sent' | 'skipped' | 'failed'> {
-    const [self] = await deps.db.select({ customerId: outbox.customerId }).from(outbox).where(eq(outbox.id, job.outboxId)).limit(1);
-    if (!self) return 'skipped';
-    const backlog = await deps.db.select({ id: outbox.id }).from(outbox)
-      .where(and(eq(outbox.customerId, self.customerId), eq(outbox.state, 'queued')))
-      .orderBy(asc(outbox.createdAt)).limit(100);
-    for (const r of backlog) {
-      const outcome = await sendOne(r.id);
-      if (r.id === job.outboxId) return outcome;
+  async function send(job: { outboxId: string; customerId?: string }): Promise<'sent' | 'skipped' | 'failed'> {
+    let customerId = job.customerId;
+    if (!customerId) {
+      // Jobs enqueued before the payload carried the customer.
+      const [self] = await deps.db.select({ customerId: outbox.customerId }).from(outbox).where(eq(outbox.id, job.outboxId)).limit(1);
+      if (!self) return 'skipped';
+      customerId = self.customerId;
     }
-    return sendOne(job.outboxId);
+    // The queued backlog and its customer in one round trip.
+    const rows = await deps.db.select({ o: outbox, c: customers }).from(outbox)
+      .innerJoin(customers, eq(customers.id, outbox.customerId))
+      .where(and(eq(outbox.customerId, customerId), eq(outbox.state, 'queued')))
+      .orderBy(asc(outbox.createdAt)).limit(100);
+    for (const r of rows) {
+      const outcome = await sendOne(r.o, r.c);
+      if (r.o.id === job.outboxId) return outcome;
+    }
+    // Not queued any more (sent by an earlier job's drain, or left in `sending` by a crash), or
+    // beyond this batch.
+    const [row] = await deps.db.select({ o: outbox, c: customers }).from(outbox)
+      .innerJoin(customers, eq(customers.id, outbox.customerId)).where(eq(outbox.id, job.outboxId)).limit(1);
+    return row ? sendOne(row.o, row.c) : 'skipped';
   }
   return send;
 
-  async function sendOne(outboxId: string): Promise<'sent' | 'skipped' | 'failed'> {
-    const [row] = await deps.db.select().from(outbox).where(eq(outbox.id, outboxId)).limit(1);
-    if (!row || row.state === 'sent' || row.state === 'failed') return 'skipped';
+  async function sendOne(row: OutboxRow, customer: typeof customers.$inferSelect): Promise<'sent' | 'skipped' | 'failed'> {
+    if (row.state === 'sent' || row.state === 'failed') return 'skipped';
     if (row.state === 'sending') {
       await fail(row, 'outcome_unknown', `:warning: ${t(deps.lang, 'sendOutcomeUnknown')}`);
       return 'failed';
     }
-    const [customer] = await deps.db.select().from(customers).where(eq(customers.id, row.customerId)).limit(1);
-    if (!customer) return 'skipped';
     const dekFor = (v: number) => deps.keys.get(deps.db, customer.id, v);
     let content: OutboundContent;
     let to: string | undefined;
@@ -201,12 +210,16 @@ export function createSendWorker(deps: SendDeps) {
       let wamid = '';
       for (const body of bodies) wamid = (await call(customer.phoneNumberId, to, () => wa.sendMessage(customer.phoneNumberId, body))).wamid;
       const wamidBidx = blindIndex(deps.ring, 'wamid', wamid);
-      // Statuses that raced ahead of this answer are waiting in status_events.
-      const [early] = await deps.db.select().from(statusEvents).where(eq(statusEvents.wamidBidx, wamidBidx)).orderBy(desc(statusEvents.rank)).limit(1);
+      // Statuses that raced ahead of this answer are waiting in status_events: the newest rank
+      // is applied in the same statement.
+      const early = (column: AnyPgColumn) => sql`(select ${column} from ${statusEvents} where ${statusEvents.wamidBidx} = ${wamidBidx} order by ${statusEvents.rank} desc limit 1)`;
       await deps.db.update(outbox).set({
         state: 'sent', sentAt: new Date(), errorCode: null, wamidBidx,
         wamidEnc: sealField(await dekFor(row.keyVersion), { table: 'outbox', column: 'wamid_enc', rowId: row.id, keyVersion: row.keyVersion }, wamid),
-        status: early?.status ?? 'accepted', statusRank: early?.rank ?? 1, statusAt: early?.waTimestamp ?? new Date(), statusErrorCode: early?.errorCode ?? null,
+        status: sql`coalesce(${early(statusEvents.status)}, 'accepted')`,
+        statusRank: sql`coalesce(${early(statusEvents.rank)}, 1)`,
+        statusAt: sql`coalesce(${early(statusEvents.waTimestamp)}, now())`,
+        statusErrorCode: early(statusEvents.errorCode),
       }).where(eq(outbox.id, row.id));
       deps.metrics.outboundSent.inc({ kind: content.kind });
       await deps.showIndicator(row.id).catch((err) => deps.logger.warn({ code: errorCode(err) }, 'delivery indicator not updated'));
