@@ -181,7 +181,7 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
       try {
         const { token } = await platform.slashCommands.registerSlashCommand({
           team, url: `${config.publicUrl}/chat/command`, trigger: 'wa',
-          description: 'WhatsApp commands (Relais)', hint: 'help | status | templates | template <name> [language] [parameters…]',
+          description: 'WhatsApp commands (Relais)', hint: 'help | status | templates | template <name> [language] [parameters…] | search <words>',
         });
         commandTokens.push(token);
       } catch (err) {

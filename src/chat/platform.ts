@@ -222,4 +222,9 @@ export interface SlashCommandCapability {
   registerSlashCommand(opts: { team: string; url: string; trigger: string; description: string; hint: string }): Promise<{ token: string }>;
   /** Reads the platform's slash-command request; null when it is not one. Does not verify the token. */
   parseSlashCommand(req: Request): Promise<{ token: string; channel: ChatChannelRef; invocationId: string; text: string; userId: string } | null>;
+  /**
+   * Of `channels`, those `userId` is a member of (so may read), for answers shown to that user
+   * alone (`/wa search`). Network I/O, read-only; a channel it cannot check is left out.
+   */
+  channelsVisibleTo?(userId: string, channels: ChatChannelRef[]): Promise<Set<string>>;
 }

@@ -7,6 +7,7 @@ import { customers, outbox, templates } from '../db/schema/index.js';
 import type { Logger } from '../log.js';
 import { queueTemplate } from './agent-events.js';
 import { t, type Language } from './i18n.js';
+import { runChatSearch, type ChatSearchDeps } from './search-command.js';
 import { formatTime, serviceWindow } from './service-window.js';
 import { buildTemplateComponents, describeTemplate, parseTemplateArgs, splitWords, type Template } from './templates.js';
 
@@ -20,6 +21,10 @@ export interface CommandDeps {
   notePrefix: string;
   timeZone?: string;
   enqueueSend(tx: Db, job: { outboxId: string; customerId: string }): Promise<void>;
+  /** The archive search (`search`); absent: the command is unknown. */
+  search?: ChatSearchDeps['search'];
+  /** Which channels a user can read (platforms that can tell); see search-command.ts. */
+  visibleChannels?: ChatSearchDeps['visibleChannels'];
 }
 
 export interface CommandContext {
@@ -29,6 +34,10 @@ export interface CommandContext {
   invocationId: string;
   /** The post the command was typed as (for `!wa`), so a template can thread under it. */
   post?: ChatPostRef;
+  /** The platform user who typed it (audited as `chat:<id>`). */
+  userId?: string;
+  /** The answer is shown to the caller only (slash command); else everyone in the channel reads it. */
+  ephemeral?: boolean;
 }
 
 /**
@@ -78,6 +87,10 @@ export async function runWaCommand(deps: CommandDeps, ctx: CommandContext, line:
       deps.logger.info({ outcome, template: chosen.name }, 'template command');
       return t(deps.lang, 'cmdTemplateQueued', { name: chosen.name, lang: chosen.language, summary: check.summary });
     }
+    case 'search':
+      if (!deps.search) return t(deps.lang, 'cmdUnknown', { cmd: sub });
+      return runChatSearch({ lang: deps.lang, timeZone: deps.timeZone, search: deps.search, visibleChannels: deps.visibleChannels },
+        { customerId: customer?.id, userId: ctx.userId, ephemeral: ctx.ephemeral ?? false }, words.join(' '));
     default:
       return t(deps.lang, 'cmdUnknown', { cmd: sub });
   }

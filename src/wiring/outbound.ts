@@ -1,5 +1,6 @@
 import { captureAgentEvent } from '../core/agent-events.js';
 import { startAgentListener } from '../core/agent-listener.js';
+import { searchMessages, type SearchOptions } from '../compliance/search.js';
 import { runWaCommand, storeTemplates } from '../core/commands.js';
 import { createIndicatorUpdater } from '../core/delivery-indicator.js';
 import { errorCode, isRetryable } from '../core/errors.js';
@@ -50,10 +51,16 @@ export async function startOutbound(w: OutboundWiring) {
   const enqueueSend = async (tx: Db, job: { outboxId: string; customerId: string }) => {
     await queue.sendInTx(tx, QUEUES.send, job, { singletonKey: job.customerId });
   };
-  const commandDeps = { db, ring: w.ring, keys: w.keys, logger, lang, notePrefix: config.notePrefix, enqueueSend };
+  const compliance = { db, ring: w.ring, keys: w.keys, config, logger, metrics, platform };
+  const slash = platform.slashCommands;
+  const commandDeps = {
+    db, ring: w.ring, keys: w.keys, logger, lang, notePrefix: config.notePrefix, enqueueSend,
+    search: (query: string, opts: SearchOptions) => searchMessages(compliance, query, opts),
+    visibleChannels: slash?.channelsVisibleTo ? (userId: string, channels: string[]) => slash.channelsVisibleTo!(userId, channels as ChatChannelRef[]) : undefined,
+  };
 
-  const runCommandPost = async (event: { channel: ChatChannelRef; post: string }, line: string) => {
-    const answer = await runWaCommand(commandDeps, { channel: event.channel, invocationId: event.post, post: event.post as never }, line);
+  const runCommandPost = async (event: { channel: ChatChannelRef; post: string; authorId: string }, line: string) => {
+    const answer = await runWaCommand(commandDeps, { channel: event.channel, invocationId: event.post, post: event.post as never, userId: event.authorId }, line);
     await platform.postNotice(event.channel, answer, event.post as never);
   };
 
@@ -107,7 +114,7 @@ export async function startOutbound(w: OutboundWiring) {
   return {
     capture,
     /** Runs a slash command for the HTTP route; answers in Markdown. */
-    runSlashCommand: (ctx: { channel: string; invocationId: string }, line: string) => runWaCommand(commandDeps, ctx, line),
+    runSlashCommand: (ctx: { channel: string; invocationId: string; userId?: string }, line: string) => runWaCommand(commandDeps, { ...ctx, ephemeral: true }, line),
     enqueueIndicator: async (tx: Db, job: { outboxId: string; customerId: string }) => { await queue.sendInTx(tx, QUEUES.indicator, job); },
     enqueueTemplateSync: async (tx: Db) => { await queue.sendInTx(tx, QUEUES.templates, {}, { singletonKey: 'sync' }); },
     listener,

@@ -125,6 +125,25 @@ export class MattermostSlashCommands implements SlashCommandCapability {
   }
 
   /**
+   * See `SlashCommandCapability.channelsVisibleTo`: one `GET /channels/{id}/members/{user_id}` per
+   * channel, in parallel (the bot reads channels it is a member of); 404 or 403 means not visible.
+   */
+  async channelsVisibleTo(userId: string, channels: ChatChannelRef[]): Promise<Set<string>> {
+    const visible = new Set<string>();
+    if (!ID.test(userId)) return visible;
+    await Promise.all(channels.map(async (channel) => {
+      try {
+        await call('getChannelMember', () => this.deps.api.getChannelMember(channel, userId));
+        visible.add(channel);
+      } catch (err) {
+        const status = httpStatus(err);
+        if (status !== 404 && status !== 403) throw err;
+      }
+    }));
+    return visible;
+  }
+
+  /**
    * See `SlashCommandCapability.parseSlashCommand`: reads the body (form or JSON); null when the request
    * is not a slash-command POST with a token, a channel id, a user id and a command. No I/O beyond the body.
    */

@@ -18,7 +18,7 @@ export function chatCommandRoutes(deps: {
   logger: Logger;
   capability: () => SlashCommandCapability | undefined;
   tokens: () => string[];
-  run(ctx: { channel: string; invocationId: string }, text: string): Promise<string>;
+  run(ctx: { channel: string; invocationId: string; userId: string }, text: string): Promise<string>;
 }) {
   const app = new Hono();
   app.post('/', async (c) => {
@@ -30,7 +30,7 @@ export function chatCommandRoutes(deps: {
       deps.logger.warn('slash command refused: unknown token');
       return c.json({ error: { code: 'bad_token', message: 'Unknown command token: re-register the /wa command (restart Relais) or check RELAIS_PUBLIC_URL' } }, 401);
     }
-    const text = await deps.run({ channel: cmd.channel, invocationId: cmd.invocationId }, cmd.text);
+    const text = await deps.run({ channel: cmd.channel, invocationId: cmd.invocationId, userId: cmd.userId }, cmd.text);
     return c.json({ response_type: 'ephemeral', text });
   });
   return app;

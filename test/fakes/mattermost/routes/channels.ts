@@ -105,6 +105,15 @@ export function registerChannelRoutes(router: Router, state: FakeState, settings
     return json(201, single ? out[0] : out);
   });
 
+  // read_channel on the channel; a user who is not a member answers 404.
+  router.add('GET', '/api/v4/channels/{channel_id}/members/{user_id}', (ctx) => {
+    const channelId = ctx.params.channel_id as string;
+    state.requireChannelAccess(ctx.user, channelId);
+    const m = state.channelMember(channelId, ctx.params.user_id as string);
+    if (!m) throw new FakeAppError(404, 'app.channel.get_member.missing.app_error', 'No channel member found for that user ID and channel ID.');
+    return json(200, m);
+  });
+
   router.add('GET', '/api/v4/channels/{channel_id}/members', (ctx) => {
     const channelId = ctx.params.channel_id as string;
     state.requireChannelAccess(ctx.user, channelId);
