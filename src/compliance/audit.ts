@@ -28,7 +28,7 @@ const AUDIT_LOCK_KEY = 0x72_61_75_64;
 /** Stable action names; dashboards and SIEM rules match on them. */
 export type AuditAction =
   | 'export' | 'erase' | 'erase.chat' | 'hold.on' | 'hold.off' | 'search' | 'search.reindex'
-  | 'keys.rotate.start' | 'keys.rotate.batch' | 'keys.rotate.complete'
+  | 'keys.rotate.start' | 'keys.rotate.complete'
   | 'retention.run' | 'token.create' | 'token.revoke' | 'api.auth_failed' | 'api.login'
   | 'dead_letter.redrive' | 'config.changed' | 'conversations.list';
 
