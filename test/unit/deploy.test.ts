@@ -148,6 +148,8 @@ describe('deploy/Dockerfile and .dockerignore', () => {
     const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string> };
     expect(finalStage.filter((l) => l.startsWith('USER '))).toEqual(['USER 10001:10001']);
     expect(finalStage.find((l) => l.startsWith('ENTRYPOINT '))).toBe('ENTRYPOINT ["node", "dist/cli/main.js"]');
+    // Administrative commands by name inside the container (kubectl exec … -- relais keys status).
+    expect(finalStage.filter((l) => l.startsWith('RUN ')).join('\n')).toContain('ln -s /app/dist/cli/main.js /usr/local/bin/relais');
     expect(pkg.bin.relais).toBe('dist/cli/main.js');
     expect(existsSync(path.join(ROOT, 'src/cli/main.ts'))).toBe(true);
     expect(finalStage.find((l) => l.startsWith('CMD '))).toBe('CMD ["serve"]');
