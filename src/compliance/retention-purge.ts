@@ -123,8 +123,16 @@ function retirable(r: NumberRetention) {
  */
 export async function retireCustomerBatch(
   db: Db, r: NumberRetention, now: Date, limit: number, afterId: string | null,
-  /** Runs before the rows change, inside the transaction (chat clean-up); returns the ids to leave for the next run. */
-  prepare?: (rows: { id: string; chatChannelId: string | null }[]) => Promise<Set<string>>,
+  opts: {
+    /** Runs before the rows change, inside the transaction (chat clean-up); returns the ids to leave for the next run. */
+    prepare?: (rows: { id: string; chatChannelId: string | null }[]) => Promise<Set<string>>;
+    /**
+     * Leave customers whose purged messages still have a chat post to delete (RETENTION_PRUNE_CHAT):
+     * archiving their channel first would make those posts undeletable (Mattermost refuses to
+     * delete a post in an archived channel).
+     */
+    waitForChatPosts?: boolean;
+  } = {},
 ): Promise<{ claimed: number; retired: string[]; lastId: string | null }> {
   return db.transaction(async (tx) => {
     const rows = await tx.select({ id: customers.id, chatChannelId: customers.chatChannelId }).from(customers)
@@ -133,11 +141,12 @@ export async function retireCustomerBatch(
         afterId ? gt(customers.id, afterId) : undefined,
         notExists(tx.select({ x: sql`1` }).from(messages).where(and(eq(messages.customerId, customers.id), isNull(messages.contentPurgedAt)))),
         notExists(tx.select({ x: sql`1` }).from(outbox).where(and(eq(outbox.customerId, customers.id), isNull(outbox.contentPurgedAt)))),
+        opts.waitForChatPosts ? notExists(tx.select({ x: sql`1` }).from(messages).where(and(eq(messages.customerId, customers.id), isNotNull(messages.chatPostId)))) : undefined,
       ))
       .orderBy(customers.id)
       .limit(limit)
       .for('update', { of: customers, skipLocked: true });
-    const keep = prepare && rows.length ? await prepare(rows) : new Set<string>();
+    const keep = opts.prepare && rows.length ? await opts.prepare(rows) : new Set<string>();
     const ids = rows.map((x) => x.id).filter((id) => !keep.has(id));
     if (ids.length) {
       await tx.update(customers).set({

@@ -7,10 +7,11 @@
  * 1. customer messages received before the cutoff: content emptied, wamid, reply index, media
  *    (frames) and search postings deleted, `content_purged_at` set; metadata stays;
  * 2. agent messages (outbox) created before the cutoff: the same;
- * 3. customers with nothing left but purged messages and quiet since the cutoff are retired:
- *    sealed identity, phone index and data key deleted (see `retireCustomerBatch`);
- * then, with RETENTION_PRUNE_CHAT, 4. the chat posts of purged messages are deleted (and the
- * channels of retired customers archived); a chat failure is retried by the next run.
+ * then, with RETENTION_PRUNE_CHAT, 3. the chat posts of purged messages are deleted (a failure
+ *    is retried by the next run);
+ * 4. customers with nothing left but purged messages (and, with chat pruning, no post left to
+ *    delete) and quiet since the cutoff are retired: sealed identity, phone index and data key
+ *    deleted (see `retireCustomerBatch`), their channel archived with chat pruning.
  * Customers under legal hold are left untouched at every step.
  */
 import { RelaisError, errorCode } from '../core/errors.js';
@@ -89,6 +90,8 @@ export async function runRetention(deps: ComplianceDeps, opts: { dryRun?: boolea
     metrics?.retentionFailures.inc({ stage });
   };
   try {
+    // 1. The archive first, every number; 2. chat posts; 3. retirements last, because archiving a
+    // channel makes its posts undeletable on Mattermost.
     for (const r of plan) {
       const n: NumberOutcome = { days: r.days, cutoff: r.cutoff.toISOString(), messages: 0, media: 0, outbox: 0, customersRetired: 0, held: await countHeld(db, r) };
       result.perNumber[r.phoneNumberId] = n;
@@ -106,8 +109,6 @@ export async function runRetention(deps: ComplianceDeps, opts: { dryRun?: boolea
         metrics?.retentionPurged.inc({ kind: 'outbox' }, b.outbox);
         if (b.claimed < batchSize) break;
       }
-      await retireCustomers(deps, r, now, Math.min(batchSize, 100), n, pruneChat, failedChat);
-      add(result, n.messages, n.media, n.outbox, n.customersRetired, n.held);
     }
     if (pruneChat && deps.platform) {
       const p = await pruneChatPosts(db, deps.platform, {
@@ -117,6 +118,11 @@ export async function runRetention(deps: ComplianceDeps, opts: { dryRun?: boolea
       });
       result.chatPostsPruned = p.deleted;
       if (p.gaveUp) deps.logger.warn({ failures: p.failures }, 'retention: the chat platform kept failing; the remaining chat posts are deleted by the next run');
+    }
+    for (const r of plan) {
+      const n = result.perNumber[r.phoneNumberId]!;
+      await retireCustomers(deps, r, now, Math.min(batchSize, 100), n, pruneChat, failedChat);
+      add(result, n.messages, n.media, n.outbox, n.customersRetired, n.held);
     }
     if (pruneChat) result.chatPostsPending = await countPrunable(db);
   } catch (err) {
@@ -164,7 +170,7 @@ async function retireCustomers(
   } : undefined;
   let afterId: string | null = null;
   for (;;) {
-    const b = await retireCustomerBatch(deps.db, r, now, batchSize, afterId, prepare);
+    const b = await retireCustomerBatch(deps.db, r, now, batchSize, afterId, { prepare, waitForChatPosts: pruneChat });
     for (const id of b.retired) deps.keys.forget(id);
     n.customersRetired += b.retired.length;
     deps.metrics?.retentionPurged.inc({ kind: 'customers' }, b.retired.length);

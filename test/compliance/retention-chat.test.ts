@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../src/compliance/audit.js';
+import { runRetention } from '../../src/compliance/retention.js';
+import { loadConfig } from '../../src/config/load.js';
 import { QUEUES } from '../../src/queue/boss.js';
 import { CHAT_PLATFORMS, type WorldPost } from '../helpers/chat-world.js';
 import { eventually } from '../helpers/relais.js';
@@ -71,5 +73,29 @@ describe.each(CHAT_PLATFORMS)('retention prunes the chat posts on %s (RETENTION_
     expect((await w.relais.postWebhook(webhook('33610000001', 'Xavier', 'wamid.X3', new Date(), { type: 'text', text: { body: 'me revoilà' } }))).status).toBe(200);
     const fresh = await eventually(async () => w.chat.customerChannels().find((c) => !before.has(c.id) && botPosts(c.id).length === 1), 'a new channel for the returning customer');
     expect(fresh.archived).toBe(false);
+  });
+
+  it('a chat failure does not hold back the purge: the post is retried by the next run, then the customer is retired', async () => {
+    expect((await w.relais.postWebhook(webhook('33610000003', 'Zoé', 'wamid.Z1', old, { type: 'text', text: { body: 'bonjour' } }))).status).toBe(200);
+    await eventually(async () => (await w.relais.count('messages', `relay_state = 'posted' and content_purged_at is null and wa_timestamp < now() - interval '39 days'`)) === 1, 'Zoé relayed');
+    await w.relais.query(`update messages set received_at = now() - interval '40 days' where content_purged_at is null and wa_timestamp < now() - interval '39 days'`);
+    await w.relais.query(`update customers set created_at = now() - interval '40 days' where identity_shredded_at is null`);
+    const [z] = await w.relais.query(`select c.chat_channel_id from customers c join messages m on m.customer_id = c.id where m.content_purged_at is null and m.received_at < now() - interval '39 days'`);
+    const zChannel = String(z!.chat_channel_id);
+    const { config } = await loadConfig(w.relais.env);
+    const rt = w.relais.runtime;
+    const deps = { db: rt.database.db, ring: rt.ring, keys: rt.keys, config: config!, logger: w.relais.logs.logger, metrics: rt.metrics, platform: rt.platform };
+
+    w.chat.failPostDeletions(1);
+    const first = await runRetention(deps, { actor: 'system' });
+    expect(first).toMatchObject({ messagesPurged: 1, chatPostsPruned: 0, chatFailures: 1, chatPostsPending: 1, customersRetired: 0 });
+    expect(await w.relais.count('messages', `content_purged_at is null and received_at < now() - interval '30 days'`)).toBe(0);
+    expect(botPosts(zChannel)).toHaveLength(1);
+    expect(await rt.metrics.registry.metrics()).toMatch(/relais_retention_failures_total\{stage="chat_post"\} 1/);
+
+    const second = await runRetention(deps, { actor: 'system' });
+    expect(second).toMatchObject({ messagesPurged: 0, chatPostsPruned: 1, chatFailures: 0, chatPostsPending: 0, customersRetired: 1 });
+    expect(botPosts(zChannel)).toEqual([]);
+    expect(w.chat.customerChannels().find((c) => c.id === zChannel)!.archived).toBe(true);
   });
 });

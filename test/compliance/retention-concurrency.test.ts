@@ -83,7 +83,7 @@ describe.runIf(onPostgres)('retention runs at the same time (PostgreSQL)', () =>
     let locked!: () => void;
     const lockedNow = new Promise<void>((r) => { locked = r; });
     // The retirement holds the customer row (and its data key) while the webhook comes in.
-    const retiring = retireCustomerBatch(other.db, plan!, NOW, 100, null, async () => { locked(); await released; return new Set(); });
+    const retiring = retireCustomerBatch(other.db, plan!, NOW, 100, null, { prepare: async () => { locked(); await released; return new Set(); } });
     await lockedNow;
     const parsed = {
       messages: [{ phoneNumberId: NUMBER_A, wamid: 'wamid.RACE-1', timestamp: Math.floor(NOW.getTime() / 1000), customer: { waId: '33700000001' }, content: { kind: 'text' as const, text: 'toujours là ?' }, markers: {} }],

@@ -92,6 +92,8 @@ export interface ChatWorld {
   forbidChannelDeletion(forbid: boolean): void;
   /** The next request deleting a channel answers 503 (the chat server is down at that moment). */
   failNextChannelDeletion(): void;
+  /** The next `times` requests deleting a post (or one message of it) answer 503. */
+  failPostDeletions(times: number): void;
 
   /** Cuts every realtime connection abruptly (the server keeps running). */
   dropConnections(): void;
@@ -189,6 +191,7 @@ async function startMattermostWorld(team: string): Promise<ChatWorld> {
 
     forbidChannelDeletion: (forbid) => mm.setServiceSettings({ enableAPIChannelDeletion: !forbid }),
     failNextChannelDeletion: () => mm.failNext(/^DELETE \/api\/v4\/channels\/[^/]+$/, { status: 503 }),
+    failPostDeletions: (times) => mm.failNext(/^DELETE \/api\/v4\/posts\/[^/]+$/, { status: 503, times }),
     dropConnections: () => mm.dropWebSockets(),
     ambiguousNextPost: () => mm.resetAfterAccept('POST /api/v4/posts', 1),
     specViolations: mm.specViolations,
@@ -309,6 +312,7 @@ async function startRocketChatWorld(): Promise<ChatWorld> {
 
     forbidChannelDeletion: (forbid) => rc.setPermission(bot.userId, 'delete-p', !forbid),
     failNextChannelDeletion: () => rc.failNext(/^POST \/api\/v1\/rooms\.delete$/, { status: 503 }),
+    failPostDeletions: (times) => rc.failNext(/^POST \/api\/v1\/chat\.delete$/, { status: 503, times }),
     dropConnections: () => rc.dropWebSockets(),
     ambiguousNextPost: () => rc.resetAfterAccept('POST /api/v1/chat.sendMessage', 1),
     specViolations: rc.specViolations,

@@ -82,6 +82,10 @@ export function registerPostRoutes(router: Router, state: FakeState): void {
     if (post.user_id !== ctx.user.id && !state.isTeamAdmin(ctx.user, state.requireChannel(post.channel_id).team_id)) {
       throw permissionDenied();
     }
+    // app.DeletePost: a post in an archived channel cannot be deleted.
+    if (state.requireChannel(post.channel_id).delete_at !== 0) {
+      throw new FakeAppError(400, 'api.post.delete_post.can_not_delete_post_in_deleted.error', 'Can not delete a post in a deleted channel.');
+    }
     const now = state.now();
     for (const p of state.posts.values()) {
       if (p.id === post.id || p.root_id === post.id) {
