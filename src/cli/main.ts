@@ -4,6 +4,9 @@ import { loadConfig } from '../config/load.js';
 import { createLogger, dbErrorFields } from '../log.js';
 import { runAudit } from './audit.js';
 import { runCheckConfig } from './check-config.js';
+import { runErase } from './erase.js';
+import { runExport } from './export.js';
+import { runHold } from './hold.js';
 import { runKeys } from './keys.js';
 import { runMigrate } from './migrate.js';
 import { runRetentionCommand } from './retention.js';
@@ -26,6 +29,9 @@ Commands:
   keys           status | rotate: master-key versions in use; rewrap data keys to a new master key
   retention      run [--dry-run]: purge content older than the retention limit now (docs/retention.md)
   search         "<words>" | reindex: search the encrypted archive; build its index (docs/search.md)
+  export         --customer <number> [--out file.zip]: everything held on a person (docs/data-subject-requests.md)
+  erase          --customer <number> [--yes] | --reapply: erase a person; re-apply erasures after a restore
+  hold           --customer <number> on|off [--reason ref]: legal hold (no retention, no erasure)
 
 Every setting is an environment variable; see docs/configuration.md.
 From a checkout: npm run relais -- <command>`;
@@ -50,6 +56,12 @@ async function main(argv: string[]): Promise<number> {
       return runSearch(env, rest);
     case 'retention':
       return runRetentionCommand(env, rest);
+    case 'export':
+      return runExport(env, rest);
+    case 'erase':
+      return runErase(env, rest);
+    case 'hold':
+      return runHold(env, rest);
     case 'simulator': {
       const { values } = parseArgs({
         args: rest,
