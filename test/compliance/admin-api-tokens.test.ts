@@ -110,55 +110,70 @@ const CLI = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
 const TSX = path.resolve(import.meta.dirname, '../../node_modules/.bin/tsx');
 
 describe('relais tokens (CLI)', () => {
-  it('creates (printing the token once), lists and revokes tokens', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'relais-tokens-'));
-    const fresh = await freshDatabase();
-    const env: Record<string, string> = {
+  let dir: string;
+  let fresh: Awaited<ReturnType<typeof freshDatabase>>;
+  let env: Record<string, string>;
+  let token = '';
+  let id = '';
+  const relais = async (args: string[]) => {
+    try {
+      const r = await run(TSX, [CLI, ...args], { env });
+      return { code: 0, out: r.stdout, err: r.stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, out: e.stdout, err: e.stderr };
+    }
+  };
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'relais-tokens-'));
+    fresh = await freshDatabase();
+    env = {
       PATH: process.env.PATH!, HOME: process.env.HOME!, RELAIS_DATA_DIR: dir, RELAIS_MASTER_KEY: Buffer.from(randomBytes(32)).toString('base64'), RELAIS_ACTOR: 'carol',
       ...(fresh.databaseUrl ? { DATABASE_URL: fresh.databaseUrl } : {}),
     };
-    const relais = async (args: string[]) => {
-      try {
-        const r = await run(TSX, [CLI, ...args], { env });
-        return { code: 0, out: r.stdout, err: r.stderr };
-      } catch (err) {
-        const e = err as { code: number; stdout: string; stderr: string };
-        return { code: e.code, out: e.stdout, err: e.stderr };
-      }
-    };
+    // Migrated in-process (what `relais migrate` does), then closed so the CLI can open it.
+    const db = await openDatabase({ databaseUrl: fresh.databaseUrl, dataDir: dir });
+    await runMigrations(db);
+    await db.close();
+  });
+  afterAll(async () => {
+    await fresh.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates a token (printed once, on stdout) and lists it without the token', async () => {
+    const created = await relais(['tokens', 'create', '--name', 'siem', '--scope', 'admin,read', '--expires-days', '30']);
+    expect(created.code, created.err).toBe(0);
+    token = created.out.trim();
+    expect(token).toMatch(/^rls_[A-Za-z0-9_-]{43}$/);
+    expect(created.err).toMatch(/only time it is shown/);
+    const listed = await relais(['tokens', 'list', '--json']);
+    expect(listed.code, listed.err).toBe(0);
+    const [t] = JSON.parse(listed.out) as { id: string; name: string; scopes: string[]; state: string; createdBy: string }[];
+    expect(t).toMatchObject({ name: 'siem', scopes: ['read', 'admin'], state: 'active', createdBy: 'cli:carol' });
+    expect(listed.out + listed.err).not.toContain(token);
+    id = t!.id;
+    expect((await relais(['tokens', 'list'])).out).toMatch(new RegExp(`${id}\\tsiem\\tread,admin\\tactive`));
+    const bad = await relais(['tokens', 'create', '--name', 'x', '--scope', 'root']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/unknown: root/);
+  });
+
+  it('revokes it, refuses an unknown id, and the audit log and database hold no token', async () => {
+    expect(id).not.toBe('');
+    const revoked = await relais(['tokens', 'revoke', id]);
+    expect(revoked.code, revoked.err).toBe(0);
+    expect((await relais(['tokens', 'revoke', '00000000-0000-4000-8000-000000000000'])).code).toBe(1);
+    const audit = JSON.parse((await relais(['audit', 'list', '--json'])).out) as { action: string; actor: string }[];
+    expect(audit.map((e) => [e.action, e.actor])).toEqual([['token.revoke', 'cli:carol'], ['token.create', 'cli:carol']]);
+    // Read the database directly once the CLI processes are gone.
+    const db = await openDatabase({ databaseUrl: fresh.databaseUrl, dataDir: dir });
     try {
-      expect((await relais(['migrate'])).code).toBe(0);
-      const created = await relais(['tokens', 'create', '--name', 'siem', '--scope', 'admin,read', '--expires-days', '30']);
-      expect(created.code, created.err).toBe(0);
-      const token = created.out.trim();
-      expect(token).toMatch(/^rls_[A-Za-z0-9_-]{43}$/);
-      expect(created.err).toMatch(/only time it is shown/);
-      const listed = await relais(['tokens', 'list', '--json']);
-      expect(listed.code, listed.err).toBe(0);
-      const [t] = JSON.parse(listed.out) as { id: string; name: string; scopes: string[]; state: string; createdBy: string }[];
-      expect(t).toMatchObject({ name: 'siem', scopes: ['read', 'admin'], state: 'active', createdBy: 'cli:carol' });
-      expect(listed.out + listed.err).not.toContain(token);
-      expect((await relais(['tokens', 'list'])).out).toMatch(new RegExp(`${t!.id}\\tsiem\\tread,admin\\tactive`));
-      expect((await relais(['tokens', 'create', '--name', 'x', '--scope', 'root'])).code).toBe(2);
-      expect((await relais(['tokens', 'create', '--scope', 'read'])).code).toBe(2);
-      expect((await relais(['tokens', 'frobnicate'])).code).toBe(2);
-      const revoked = await relais(['tokens', 'revoke', t!.id]);
-      expect(revoked.code, revoked.err).toBe(0);
-      expect(JSON.parse((await relais(['tokens', 'list', '--json'])).out)[0].state).toBe('revoked');
-      expect((await relais(['tokens', 'revoke', '00000000-0000-4000-8000-000000000000'])).code).toBe(1);
-      const audit = JSON.parse((await relais(['audit', 'list', '--json'])).out) as { action: string; actor: string }[];
-      expect(audit.map((e) => [e.action, e.actor])).toEqual([['token.revoke', 'cli:carol'], ['token.create', 'cli:carol']]);
-      // The database holds the hash only: read it directly once the CLI processes are gone.
-      const db = await openDatabase({ databaseUrl: fresh.databaseUrl, dataDir: dir });
-      try {
-        const r = await db.db.execute(sql`select * from api_tokens`);
-        const dump = JSON.stringify(Array.isArray(r) ? r : (r as { rows: unknown[] }).rows);
-        expect(dump).toContain(hashApiToken(token));
-        expect(dump).not.toContain(token.slice(4));
-      } finally { await db.close(); }
-    } finally {
-      await fresh.drop();
-      await rm(dir, { recursive: true, force: true });
-    }
+      const r = await db.db.execute(sql`select * from api_tokens`);
+      const dump = JSON.stringify(Array.isArray(r) ? r : (r as { rows: unknown[] }).rows);
+      expect(dump).toContain(hashApiToken(token));
+      expect(dump).not.toContain(token.slice(4));
+      expect(dump).toContain('"revoked_at":"2');
+    } finally { await db.close(); }
   });
 });
