@@ -11,7 +11,7 @@ const NOT_WIRED = errorResponse('not_implemented: this Relais build does not inc
 const exportRoute = createRoute({
   method: 'post', path: '/exports', tags: ['data subjects'],
   summary: 'Export everything about one person (GDPR Art. 15/20)',
-  description: 'Scope **gdpr**. Answers a ZIP file (messages, media, a JSON document and its schema) for every conversation of the person with this number. Audited as `export`. Counts are in the X-Relais-Customers, X-Relais-Messages and X-Relais-Media headers.',
+  description: 'Scope **gdpr**. Answers a ZIP file (export.json and its JSON Schema, transcript.html, media/) for every conversation of the person with this number. Audited as `export`. Counts are in the X-Relais-Customers, X-Relais-Messages and X-Relais-Media headers.',
   ...secured('gdpr'),
   request: { body: jsonBody(phoneBodySchema.openapi('PhoneRequest')) },
   responses: {
