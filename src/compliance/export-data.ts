@@ -6,7 +6,7 @@
  * readers as the relay and send workers (envelope, media-store). Read-only.
  */
 import { createHash } from 'node:crypto';
-import { and, asc, eq, gt, inArray, ne, or } from 'drizzle-orm';
+import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import { openFieldText, openJson } from '../archive/envelope.js';
 import type { RelaisConfig } from '../config/load.js';
 import type { Language } from '../core/i18n.js';
@@ -135,12 +135,16 @@ export async function collectCustomer(deps: Pick<ComplianceDeps, 'db' | 'keys' |
   };
 }
 
-/** Every message row of a customer, oldest first, read in pages (keyset on received_at, id). */
+/**
+ * Every message row of a customer, oldest first, read in pages (keyset on received_at, id). The
+ * keyset is compared in SQL against the last row itself: received_at has microseconds, a JS Date
+ * only milliseconds, so comparing with the Date would repeat rows.
+ */
 async function allMessages(db: Db, customerId: string): Promise<MessageRow[]> {
   const out: MessageRow[] = [];
   let last: MessageRow | undefined;
   for (;;) {
-    const after = last ? or(gt(messages.receivedAt, last.receivedAt), and(eq(messages.receivedAt, last.receivedAt), gt(messages.id, last.id))) : undefined;
+    const after = last ? sql`(${messages.receivedAt}, ${messages.id}) > (select m.received_at, m.id from ${messages} m where m.id = ${last.id})` : undefined;
     const page = await db.select().from(messages).where(and(eq(messages.customerId, customerId), after))
       .orderBy(asc(messages.receivedAt), asc(messages.id)).limit(PAGE);
     out.push(...page);
