@@ -94,7 +94,7 @@ async function shred(deps: ComplianceDeps, c: CustomerRow, bidx: string, policy:
       customerId: c.id, phoneNumberId: c.phoneNumberId, phoneBidx: c.phoneBidx ?? bidx, chatChannelId: c.chatChannelId,
       chatPolicy: policy, state: 'shredded', messagesDeleted: counted, requestedBy: actor, requestedAt: now,
     }).onConflictDoNothing({ target: erasures.customerId });
-    await appendAudit(tx, deps.ring, { actor, action: 'erase', target: c.id, details: { messages: counted, chatPolicy: policy } }, { now });
+    await appendAudit(tx, deps.ring, { actor, action: 'erase', target: c.id, details: { messages: counted, chatPolicy: policy } }, { now, logger: deps.logger });
     return counted;
   });
   deps.keys.forget(c.id);
@@ -106,7 +106,7 @@ async function shred(deps: ComplianceDeps, c: CustomerRow, bidx: string, policy:
 async function removeRestored(deps: ComplianceDeps, c: Pick<CustomerRow, 'id'>, actor: string): Promise<number> {
   const counted = await deps.db.transaction(async (tx) => {
     const n = await deleteRowsOf(tx, c.id);
-    await appendAudit(tx, deps.ring, { actor, action: 'erase', target: c.id, details: { messages: n, restoredRowsRemoved: true } });
+    await appendAudit(tx, deps.ring, { actor, action: 'erase', target: c.id, details: { messages: n, restoredRowsRemoved: true } }, { logger: deps.logger });
     return n;
   });
   deps.keys.forget(c.id);
@@ -155,7 +155,7 @@ async function finishChat(deps: ComplianceDeps, bidx: string, actor: string): Pr
       await deps.db.transaction(async (tx) => {
         const now = deps.now?.() ?? new Date();
         await tx.update(erasures).set({ state: 'complete', chatOutcome: r.outcome, completedAt: now }).where(eq(erasures.customerId, e.customerId));
-        await appendAudit(tx, deps.ring, { actor, action: 'erase.chat', target: e.customerId, details: { policy: e.chatPolicy, outcome: r.outcome, channel: Boolean(e.chatChannelId) } }, { now });
+        await appendAudit(tx, deps.ring, { actor, action: 'erase.chat', target: e.customerId, details: { policy: e.chatPolicy, outcome: r.outcome, channel: Boolean(e.chatChannelId) } }, { now, logger: deps.logger });
       });
     } catch (err) {
       if (err instanceof RelaisError && err.code.startsWith('chat_')) {

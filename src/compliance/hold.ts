@@ -50,7 +50,7 @@ export async function setLegalHold(
     await appendAudit(tx, deps.ring, {
       actor: opts.actor, action: on ? 'hold.on' : 'hold.off', target: ids.join(','),
       details: { customers: ids.length, changed: n, ...(on && { reasonGiven: Boolean(reason) }) },
-    }, { now });
+    }, { now, logger: deps.logger });
     return n;
   });
   deps.logger.info({ customers: ids.length, changed, on }, on ? 'legal hold set' : 'legal hold lifted');

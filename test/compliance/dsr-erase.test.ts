@@ -106,6 +106,9 @@ describe.each(CHAT_PLATFORMS)('data-subject erasure on %s', (platform) => {
     expect(JSON.stringify(audit)).not.toContain(ANA.waId);
     expect((await verifyAuditChain(deps.db, deps.ring)).ok).toBe(true);
     await expect(exportCustomer(deps, `+${ANA.waId}`, { actor: 'cli:dpo' })).rejects.toMatchObject({ code: 'not_found' });
+    // Logs name conversations by id only; each audit append is logged (the SIEM's copy of the chain head).
+    expect(deps.logs.text()).not.toContain(ANA.waId);
+    expect(deps.logs.text()).toContain('audit entry appended');
     await deps.platform?.close();
   });
 

@@ -33,6 +33,7 @@ describe.each(CHAT_PLATFORMS)('data-subject export on %s', (platform) => {
   let zip: Record<string, Uint8Array>;
   let doc: ExportDocument;
   let result: Awaited<ReturnType<typeof exportCustomer>>;
+  let logs = '';
 
   beforeAll(async () => {
     w = await startDsrWorld(platform);
@@ -58,6 +59,7 @@ describe.each(CHAT_PLATFORMS)('data-subject export on %s', (platform) => {
 
     const deps = await cliDeps(w);
     result = await exportCustomer(deps, '+33 6 12 34 56 78', { actor: 'cli:dpo' });
+    logs = deps.logs.text();
     zip = unzipSync(result.zip);
     doc = JSON.parse(strFromU8(zip['export.json']!)) as ExportDocument;
     await deps.platform?.close();
@@ -153,6 +155,7 @@ describe.each(CHAT_PLATFORMS)('data-subject export on %s', (platform) => {
     expect(entry).toMatchObject({ actor: 'cli:dpo', target: doc.customers.map((c) => c.id).join(',') });
     expect(Object.keys(entry!.details).sort()).toEqual(['bytes', 'customers', 'media', 'messages']);
     expect(JSON.stringify(entry)).not.toContain(ANA.waId);
+    for (const secret of [ANA.waId, 'Souza', 'alert', 'colis']) expect(logs).not.toContain(secret);
     expect((await verifyAuditChain(w.relais.runtime.database.db, w.relais.runtime.ring)).ok).toBe(true);
   });
 
