@@ -1,5 +1,6 @@
 import { benchInbound } from './inbound.js';
 import { benchOutbound } from './outbound.js';
+import { benchSearch } from './search.js';
 
 /**
  * `npm run bench -- <name> [--seconds N] [--rate N]`. Figures, not tests: each benchmark measures
@@ -34,8 +35,14 @@ switch (name) {
     await benchOutbound({ customers: arg('--customers', 400), postsPerCustomer: arg('--posts', 10), freshDb: pg ? () => freshDb(pg) : undefined });
     break;
   }
+  case 'search': {
+    const base = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? pgBase;
+    if (!(await pgReachable(base))) { console.error(`search needs PostgreSQL: none at ${base} (set DATABASE_URL)`); process.exitCode = 2; break; }
+    await benchSearch({ messages: arg('--messages', 1_000_000), customers: arg('--customers', 10_000), queries: arg('--queries', 200), explain: rest.includes('--explain'), freshDb: () => freshDb(base) });
+    break;
+  }
   default:
-    console.error('Usage: npm run bench -- inbound [--seconds 10] [--rate 1000] | outbound [--customers 400] [--posts 10]');
+    console.error('Usage: npm run bench -- inbound [--seconds 10] [--rate 1000] | outbound [--customers 400] [--posts 10] | search [--messages 1000000] [--customers 10000] [--queries 200] [--explain]');
     process.exitCode = 2;
 }
 process.exit();

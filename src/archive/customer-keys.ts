@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { watchDecrypt, type DecryptWatch } from '../core/decrypt-failures.js';
 import { RelaisError } from '../core/errors.js';
 import type { Db } from '../db/client.js';
@@ -66,7 +66,10 @@ export class CustomerKeyStore {
       erased: sql<boolean>`exists (select 1 from ${erasures} where ${erasures.customerId} = ${customerId})`,
     }).from(customerKeys)
       .where(and(eq(customerKeys.customerId, customerId), eq(customerKeys.version, version))).limit(1);
-    const row = rows[0];
+    return this.unwrapRow(customerId, version, rows[0]);
+  }
+
+  private unwrapRow(customerId: string, version: number, row: { wrapped: Uint8Array; erased: boolean } | undefined): Uint8Array {
     if (!row) {
       throw new RelaisError('key_destroyed', 'The data key of this customer no longer exists (erased); the data cannot be decrypted', { retryable: false });
     }
@@ -76,6 +79,42 @@ export class CustomerKeyStore {
     const dek = this.ring.unwrapDataKey(row.wrapped, { customerId, dekVersion: version });
     this.remember(customerId, version, dek);
     return dek;
+  }
+
+  /**
+   * `get` for several (customer, version) pairs — a page of search results — with one query for
+   * those not cached. Returns the DEKs by `customerId:version`; a pair whose key cannot be had
+   * (erased, master key not loaded, not authentic) is absent, its failure counted and logged
+   * through `watch` as `get` does. Throws only on database errors.
+   */
+  async getMany(db: Db, wanted: readonly { customerId: string; version: number }[]): Promise<Map<string, Uint8Array>> {
+    const out = new Map<string, Uint8Array>();
+    const misses = new Map<string, { customerId: string; version: number }>();
+    for (const w of wanted) {
+      const k = `${w.customerId}:${w.version}`;
+      const hit = this.cache.get(k);
+      if (hit && Date.now() - hit.at < this.ttlMs) out.set(k, hit.dek);
+      else misses.set(k, w);
+    }
+    if (misses.size === 0) return out;
+    const ids = [...new Set([...misses.values()].map((w) => w.customerId))];
+    const rows = await db.select({
+      customerId: customerKeys.customerId,
+      version: customerKeys.version,
+      wrapped: customerKeys.wrapped,
+      // Written out: drizzle leaves columns unqualified here, which would compare erasures with itself.
+      erased: sql<boolean>`exists (select 1 from erasures e where e.customer_id = customer_keys.customer_id)`,
+    }).from(customerKeys).where(inArray(customerKeys.customerId, ids));
+    const byKey = new Map(rows.map((r) => [`${r.customerId}:${r.version}`, r]));
+    for (const [k, w] of misses) {
+      try {
+        out.set(k, await watchDecrypt(this.watch, { table: 'customer_keys', customerId: w.customerId, keyVersion: w.version },
+          async () => this.unwrapRow(w.customerId, w.version, byKey.get(k))));
+      } catch (err) {
+        if (!(err instanceof RelaisError)) throw err;
+      }
+    }
+    return out;
   }
 
   /** The newest DEK of a customer. Throws like `get`. */

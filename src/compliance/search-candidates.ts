@@ -45,8 +45,12 @@ export interface Candidate {
   atUs: bigint;
 }
 
-/** Postings counted per token at most; beyond it a token is just "common". */
-export const COUNT_CAP = 10_000;
+/**
+ * Postings read per token to rank the tokens (an index-only range of the newest ones). Beyond it
+ * a token is "common", and common tokens are ranked by how far back in time their newest
+ * `COUNT_CAP` postings reach: the further back, the rarer.
+ */
+export const COUNT_CAP = 2_000;
 
 const raw = (s: string) => sql.raw(s);
 export const uuidArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
@@ -58,26 +62,26 @@ function rowsOf<T>(result: unknown): T[] {
 }
 
 /**
- * The plan for one source: which driver to walk. Null when some token has no posting at all
- * (an AND that cannot match). One round trip.
+ * The plan for one source: which driver to walk — the rarest token (fewest postings among its
+ * newest `COUNT_CAP`, then the oldest reach), or the scope's customers' rows when they are fewer.
+ * Null when some token has no posting at all (an AND that cannot match). One round trip.
  */
 export async function planSource(db: Db, src: SearchSource, tokens: readonly number[], scope: SearchScope): Promise<{ driver: 'rows' | number; probes: number[] } | null> {
   if (scope.customerIds && scope.customerIds.length === 0) return null;
-  const counts: SQL[] = tokens.map((t) => sql`(select count(*) from (select 1 from ${raw(src.postings)} where token = ${t} limit ${COUNT_CAP}) s)::int`);
+  const stats: SQL[] = tokens.map((t, i) => sql`(select count(*)::int as ${raw(`n${i}`)}, ${atUsExpr(sql`min(at)`)} as ${raw(`r${i}`)}
+    from (select ${raw(src.at)} as at from ${raw(src.postings)} where token = ${t} order by ${raw(src.at)} desc limit ${COUNT_CAP}) s) ${raw(`t${i}`)}`);
   if (scope.customerIds) {
-    counts.push(sql`(select count(*) from (select 1 from ${raw(src.rows)} where customer_id = any(${uuidArray(scope.customerIds)}::uuid[]) limit ${COUNT_CAP}) s)::int`);
+    stats.push(sql`(select count(*)::int as c from (select 1 from ${raw(src.rows)} where customer_id = any(${uuidArray(scope.customerIds)}::uuid[]) limit ${COUNT_CAP}) s) c`);
   }
-  if (counts.length === 0) return null;
-  const [row] = rowsOf<Record<string, number>>(await db.execute(sql`select ${sql.join(counts.map((c, i) => sql`${c} as ${raw(`c${i}`)}`), sql`, `)}`));
-  const n = counts.map((_, i) => Number(row![`c${i}`]));
-  const tokenCounts = n.slice(0, tokens.length);
-  if (tokenCounts.some((c) => c === 0)) return null;
-  const rowsCount = scope.customerIds ? n[tokens.length]! : Infinity;
+  if (stats.length === 0) return null;
+  const [row] = rowsOf<Record<string, number | string | null>>(await db.execute(sql`select * from ${sql.join(stats, sql`, `)}`));
+  const ranked = tokens.map((t, i) => ({ t, n: Number(row![`n${i}`]), reach: row![`r${i}`] === null ? 0n : BigInt(row![`r${i}`] as string) }));
+  if (ranked.some((x) => x.n === 0)) return null;
+  const rowsCount = scope.customerIds ? Number(row!.c) : Infinity;
   if (rowsCount === 0) return null;
-  if (tokens.length === 0 || rowsCount < Math.min(...tokenCounts)) return { driver: 'rows', probes: [...tokens] };
-  let best = 0;
-  tokenCounts.forEach((c, i) => { if (c < tokenCounts[best]!) best = i; });
-  return { driver: tokens[best]!, probes: tokens.filter((_, i) => i !== best) };
+  ranked.sort((a, b) => a.n - b.n || (a.reach < b.reach ? -1 : a.reach > b.reach ? 1 : 0));
+  if (ranked.length === 0 || rowsCount < ranked[0]!.n) return { driver: 'rows', probes: [...tokens] };
+  return { driver: ranked[0]!.t, probes: ranked.slice(1).map((x) => x.t) };
 }
 
 /**

@@ -121,10 +121,14 @@ async function* sourceResults(deps: ComplianceDeps, src: SearchSource, query: Qu
     before = { atUs: last.atUs, id: last.id };
     const rows = await loadRows(deps, src, page.map((c) => c.id));
     const channels = opts.visibleChannels ? await opts.visibleChannels([...new Set(rows.map((r) => r.channel_id).filter((c): c is string => !!c))]) : null;
+    const readable = (r: Row | undefined): r is Row => !!r && !r.purged && (!channels || (!!r.channel_id && channels.has(r.channel_id)));
+    // This page's customer keys in one query (cached ones need none); a key that cannot be had
+    // (erased customer…) makes its rows skipped below.
+    const keyOf = (r: Row) => `${r.customer_id}:${r.key_version}`;
+    const dek = await deps.keys.getMany(deps.db, rows.filter(readable).map((r) => ({ customerId: r.customer_id, version: r.key_version })));
     for (const c of page) {
       const row = rows.find((r) => r.id === c.id);
-      if (!row || row.purged) continue;
-      if (channels && (!row.channel_id || !channels.has(row.channel_id))) continue;
+      if (!readable(row) || !dek.has(keyOf(row))) continue;
       if (++decrypted > MAX_DECRYPTED) {
         deps.logger.warn({ source: src.direction, decrypted: MAX_DECRYPTED }, 'search stopped: too many candidates did not match after decryption');
         return;
