@@ -68,11 +68,11 @@ export function inboundSearchText(content: InboundContent): string {
   }
 }
 
-/** The words of an agent reply: its text (with files) or the template as the agent saw it. Pure. */
+/** The words of an agent reply: its text and file names, or the template as the agent saw it. Pure. */
 export function outboundSearchText(content: OutboundContent): string {
   switch (content.kind) {
-    case 'text':
-    case 'media': return content.text;
+    case 'text': return content.text;
+    case 'media': return [content.text, ...content.files.map((f) => f.name)].filter(Boolean).join('\n');
     case 'template': return content.summary;
     default: return '';
   }
