@@ -59,6 +59,10 @@ const STRINGS = {
   noTemplates: { en: 'none synced yet (see `/wa templates`)', fr: 'aucun synchronisé pour l\'instant (voir `/wa templates`)' },
   sendFailed: { en: 'Not delivered to WhatsApp.', fr: 'Non remis à WhatsApp.' },
   sendFailedGeneric: { en: 'WhatsApp refused this message.', fr: 'WhatsApp a refusé ce message.' },
+  sendRetriesExhausted: {
+    en: 'WhatsApp could not be reached for over an hour, so this message was not sent. Send it again if it still makes sense.',
+    fr: 'WhatsApp est resté injoignable plus d\'une heure : ce message n\'a pas été envoyé. Renvoyez-le s\'il a encore un sens.',
+  },
   sendOutcomeUnknown: {
     en: 'Relais stopped while sending this message and cannot tell whether WhatsApp received it. If the customer did not get it, post it again.',
     fr: 'Relais s\'est arrêté pendant l\'envoi de ce message et ne peut pas savoir si WhatsApp l\'a reçu. Si le client ne l\'a pas reçu, publiez-le à nouveau.',

@@ -115,7 +115,7 @@ export function createSendWorker(deps: SendDeps) {
    * order and spares later jobs a queue round-trip each (they find their row already sent).
    * A retryable error stops the drain: the job is retried and the order is kept.
    */
-  async function send(job: { outboxId: string; customerId?: string }): Promise<'sent' | 'skipped' | 'failed'> {
+  async function send(job: { outboxId: string; customerId?: string }, opts: { lastAttempt?: boolean } = {}): Promise<'sent' | 'skipped' | 'failed'> {
     let customerId = job.customerId;
     if (!customerId) {
       // Jobs enqueued before the payload carried the customer.
@@ -129,18 +129,18 @@ export function createSendWorker(deps: SendDeps) {
       .where(and(eq(outbox.customerId, customerId), eq(outbox.state, 'queued')))
       .orderBy(asc(outbox.createdAt)).limit(100);
     for (const r of rows) {
-      const outcome = await sendOne(r.o, r.c);
+      const outcome = await sendOne(r.o, r.c, opts.lastAttempt === true && r.o.id === job.outboxId);
       if (r.o.id === job.outboxId) return outcome;
     }
     // Not queued any more (sent by an earlier job's drain, or left in `sending` by a crash), or
     // beyond this batch.
     const [row] = await deps.db.select({ o: outbox, c: customers }).from(outbox)
       .innerJoin(customers, eq(customers.id, outbox.customerId)).where(eq(outbox.id, job.outboxId)).limit(1);
-    return row ? sendOne(row.o, row.c) : 'skipped';
+    return row ? sendOne(row.o, row.c, opts.lastAttempt === true) : 'skipped';
   }
   return send;
 
-  async function sendOne(row: OutboxRow, customer: typeof customers.$inferSelect): Promise<'sent' | 'skipped' | 'failed'> {
+  async function sendOne(row: OutboxRow, customer: typeof customers.$inferSelect, lastAttempt = false): Promise<'sent' | 'skipped' | 'failed'> {
     if (row.state === 'sent' || row.state === 'failed') return 'skipped';
     if (row.state === 'sending') {
       await fail(row, 'outcome_unknown', `:warning: ${t(deps.lang, 'sendOutcomeUnknown')}`);
@@ -226,9 +226,13 @@ export function createSendWorker(deps: SendDeps) {
       if (deps.markReadOnReply && content.kind !== 'reaction') await markCustomerRead(customer.id, customer.phoneNumberId, wa, dekFor);
       return 'sent';
     } catch (err) {
-      if (isRetryable(err)) {
+      if (isRetryable(err) && !lastAttempt) {
         await deps.db.update(outbox).set({ state: 'queued', errorCode: errorCode(err) }).where(eq(outbox.id, row.id));
         throw err;
+      }
+      if (isRetryable(err)) {
+        await fail(row, 'retries_exhausted', `:x: ${t(deps.lang, 'sendFailed')} ${t(deps.lang, 'sendRetriesExhausted')} (${errorCode(err)})`);
+        return 'failed';
       }
       const code = errorCode(err);
       if (code === 'whatsapp_token_invalid') deps.onTokenInvalid();

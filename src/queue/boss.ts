@@ -15,8 +15,10 @@ export const QUEUES = {
 } as const;
 
 /**
- * Relay queue policy. `key_strict_fifo` keyed by customer keeps each conversation in order
- * (a poison message blocks its own conversation only, by design, until it dead-letters).
+ * Relay queue policy. `key_strict_fifo` keyed by customer keeps each conversation in order. A
+ * job's last allowed attempt is settled by the worker (dead-letter copy, job completed), never
+ * failed: a failed job would hold its key and stall the conversation (see workInBatches). Only a
+ * job whose worker dies on every attempt (expiry) ends `failed`; redrive it from the admin API.
  * Heartbeats make a SIGKILLed worker's job come back in ~30 s instead of pg-boss's 15 min.
  */
 export const RELAY_QUEUE_OPTIONS = {
@@ -108,20 +110,24 @@ export async function startQueue(database: Database, logger: Logger, opts: { sup
  * settling each on its own (a failure retries only that job). pg-boss workers poll: one job per
  * poll per worker would cap a queue at workers × 2 jobs/s. `key_strict_fifo` never hands out two
  * jobs of one key at once, so a batch never runs two jobs of the same conversation together.
- * `handle` throws to fail its job (retry per the queue policy).
+ * `handle` throws to fail its job (retry per the queue policy). `attempt.last` is true on the
+ * final attempt the policy allows: a `key_strict_fifo` job that fails then stays `failed` and
+ * holds its key, blocking every later job of that conversation until someone deletes or retries
+ * it, so handlers settle their last attempt themselves (dead-letter copy, notice) instead of
+ * throwing.
  */
 export async function workInBatches<T extends object>(
   boss: PgBoss,
   queue: string,
   opts: { workers: number; batchSize: number },
-  handle: (data: T, jobId: string) => Promise<void>,
+  handle: (data: T, jobId: string, attempt: { retryCount: number; last: boolean }) => Promise<void>,
 ): Promise<void> {
   await boss.work<T>(queue, {
-    localConcurrency: opts.workers, batchSize: opts.batchSize, perJobResults: true,
+    localConcurrency: opts.workers, batchSize: opts.batchSize, perJobResults: true, includeMetadata: true,
     pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, burstWhenBatchFull: true,
-  } as never, (async (jobs: { id: string; data: T }[]) => Promise.all(jobs.map(async (job) => {
+  } as never, (async (jobs: { id: string; data: T; retryCount: number; retryLimit: number }[]) => Promise.all(jobs.map(async (job) => {
     try {
-      await handle(job.data, job.id);
+      await handle(job.data, job.id, { retryCount: job.retryCount, last: job.retryCount >= job.retryLimit });
       return { id: job.id, status: 'completed' as const };
     } catch (err) {
       return { id: job.id, status: 'failed' as const, output: dbErrorFields(err) };

@@ -125,16 +125,18 @@ export async function startRelayWorkers(d: {
     afterPostBeforeCommit: d.afterPostBeforeCommit,
     notePrefix: config.notePrefix,
   });
-  await workInBatches<{ messageId: string; customerId?: string }>(queue.boss, QUEUES.relay, { workers: 2, batchSize: config.relayConcurrency }, async (data, jobId) => {
+  await workInBatches<{ messageId: string; customerId?: string }>(queue.boss, QUEUES.relay, { workers: 2, batchSize: config.relayConcurrency }, async (data, jobId, attempt) => {
     try {
       await relay(data);
     } catch (err) {
       const retryable = isRetryable(err);
       metrics.relayFailures.inc({ code: errorCode(err), retryable: String(retryable) });
-      logger.warn({ job: jobId, messageId: data.messageId, code: errorCode(err), retryable, err: dbErrorFields(err) }, 'relay attempt failed');
-      if (retryable) { metrics.retries.inc({ queue: QUEUES.relay }); throw err; }
-      // Permanent: park a copy in the dead-letter queue and let the conversation go on.
-      await queue.boss.send(QUEUES.relayDead, { ...data, code: errorCode(err) });
+      logger.warn({ job: jobId, messageId: data.messageId, code: errorCode(err), retryable, attempt: attempt.retryCount, err: dbErrorFields(err) }, 'relay attempt failed');
+      if (retryable && !attempt.last) { metrics.retries.inc({ queue: QUEUES.relay }); throw err; }
+      // Permanent, or retries exhausted: park a copy in the dead-letter queue and let the
+      // conversation go on. A message left pending is posted, in order, by the customer's next
+      // relay job (it drains the backlog), or by a redrive.
+      await queue.boss.send(QUEUES.relayDead, { ...data, code: retryable ? 'retries_exhausted' : errorCode(err), cause: errorCode(err) });
       metrics.deadLetters.inc({ queue: QUEUES.relay });
     }
   });

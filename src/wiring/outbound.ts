@@ -82,9 +82,11 @@ export async function startOutbound(w: OutboundWiring) {
       markReadOnReply: config.whatsapp.markRead, listTemplates,
       showIndicator, onTokenInvalid: w.onTokenInvalid, sleep: w.sleep,
     });
-    await workInBatches<{ outboxId: string }>(queue.boss, QUEUES.send, { workers: 2, batchSize: config.sendConcurrency }, async (data, jobId) => {
+    await workInBatches<{ outboxId: string; customerId?: string }>(queue.boss, QUEUES.send, { workers: 2, batchSize: config.sendConcurrency }, async (data, jobId, attempt) => {
       try {
-        await send(data);
+        // On the last attempt a retryable failure becomes a failure with a notice to the agents:
+        // a failed job would stall the conversation, and a reply hours late is worse than none.
+        await send(data, { lastAttempt: attempt.last });
       } catch (err) {
         metrics.retries.inc({ queue: QUEUES.send });
         logger.warn({ job: jobId, code: errorCode(err), retryable: isRetryable(err) }, 'send attempt failed; the queue retries it');

@@ -94,6 +94,8 @@ export interface ChatWorld {
   failNextChannelDeletion(): void;
   /** The next `times` requests deleting a post (or one message of it) answer 503. */
   failPostDeletions(times: number): void;
+  /** The next `times` requests creating a post answer 503 (the chat server is down at that moment). */
+  failPosts(times: number): void;
 
   /** Cuts every realtime connection abruptly (the server keeps running). */
   dropConnections(): void;
@@ -192,6 +194,7 @@ async function startMattermostWorld(team: string): Promise<ChatWorld> {
     forbidChannelDeletion: (forbid) => mm.setServiceSettings({ enableAPIChannelDeletion: !forbid }),
     failNextChannelDeletion: () => mm.failNext(/^DELETE \/api\/v4\/channels\/[^/]+$/, { status: 503 }),
     failPostDeletions: (times) => mm.failNext(/^DELETE \/api\/v4\/posts\/[^/]+$/, { status: 503, times }),
+    failPosts: (times) => mm.failNext('POST /api/v4/posts', { status: 503, times }),
     dropConnections: () => mm.dropWebSockets(),
     ambiguousNextPost: () => mm.resetAfterAccept('POST /api/v4/posts', 1),
     specViolations: mm.specViolations,
@@ -313,6 +316,7 @@ async function startRocketChatWorld(): Promise<ChatWorld> {
     forbidChannelDeletion: (forbid) => rc.setPermission(bot.userId, 'delete-p', !forbid),
     failNextChannelDeletion: () => rc.failNext(/^POST \/api\/v1\/rooms\.delete$/, { status: 503 }),
     failPostDeletions: (times) => rc.failNext(/^POST \/api\/v1\/chat\.delete$/, { status: 503, times }),
+    failPosts: (times) => rc.failNext('POST /api/v1/chat.sendMessage', { status: 503, times }),
     dropConnections: () => rc.dropWebSockets(),
     ambiguousNextPost: () => rc.resetAfterAccept('POST /api/v1/chat.sendMessage', 1),
     specViolations: rc.specViolations,
