@@ -31,6 +31,7 @@ import type { WhatsAppSender } from './core/send-worker.js';
 import { startOutbound } from './wiring/outbound.js';
 import { createWebhookStore, startRelayWorkers } from './wiring/inbound.js';
 import { startRetentionJob } from './wiring/retention.js';
+import { startErasureUpkeep } from './wiring/erasure-upkeep.js';
 
 export const VERSION = '0.1.0';
 /** phone_number_id the simulator plays when no WhatsApp number is configured. */
@@ -198,6 +199,8 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
   }
   // Daily retention run at 03:00 UTC (docs/retention.md); runs here when this process runs workers.
   await startRetentionJob({ queue, deps: { db: database.db, ring, keys, config: effective, logger, metrics, platform }, workers: opts.workers !== false });
+  // Hourly: erasures whose chat step waits for the chat server, rows restored from a backup (docs/data-subject-requests.md).
+  await startErasureUpkeep({ queue, deps: { db: database.db, ring, keys, config: effective, logger, metrics, platform }, workers: opts.workers !== false });
 
   const app = createApp({
     logger, metrics, language: config.language,

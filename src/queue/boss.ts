@@ -12,6 +12,7 @@ export const QUEUES = {
   indicator: 'indicator',
   templates: 'templates',
   retention: 'retention',
+  erasures: 'erasures',
 } as const;
 
 /**
@@ -65,6 +66,12 @@ export const RETENTION_QUEUE_OPTIONS = {
   expireInSeconds: 6 * 3600, heartbeatSeconds: 60, retentionSeconds: 14 * 24 * 3600, deleteAfterSeconds: 30 * 24 * 3600,
 } as const;
 
+/** Erasure upkeep (pending chat steps, rows restored from backups): one run at a time, hourly. */
+export const ERASURES_QUEUE_OPTIONS = {
+  policy: 'singleton', retryLimit: 2, retryDelay: 300, retryBackoff: true, expireInSeconds: 3600,
+  retentionSeconds: 7 * 24 * 3600, deleteAfterSeconds: 7 * 24 * 3600,
+} as const;
+
 export interface Queue {
   boss: PgBoss;
   /** Enqueues inside the caller's transaction: the job exists only if the transaction commits. */
@@ -93,6 +100,7 @@ export async function startQueue(database: Database, logger: Logger, opts: { sup
   await ensureQueue(boss, QUEUES.indicator, INDICATOR_QUEUE_OPTIONS);
   await ensureQueue(boss, QUEUES.templates, TEMPLATES_QUEUE_OPTIONS);
   await ensureQueue(boss, QUEUES.retention, RETENTION_QUEUE_OPTIONS);
+  await ensureQueue(boss, QUEUES.erasures, ERASURES_QUEUE_OPTIONS);
   return {
     boss,
     sendInTx: (tx, queue, data, options) => boss.send(queue, data, { ...options, db: fromDrizzle(tx as never, sql as never) }),
