@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import { openFieldText, openJson } from '../archive/envelope.js';
+import { reportDecryptFailure } from '../core/decrypt-failures.js';
 import type { RelaisConfig } from '../config/load.js';
 import type { Language } from '../core/i18n.js';
 import type { StoredContent } from '../core/inbox.js';
@@ -81,6 +82,7 @@ export async function collectCustomer(deps: Pick<ComplianceDeps, 'db' | 'keys' |
       } catch (err) {
         unreadable++;
         msg.unreadable = errorCode(err);
+        reportDecryptFailure(deps, { table: 'messages', column: 'content_enc', rowId: m.id, customerId: m.customerId, keyVersion: m.keyVersion }, err);
         deps.logger.warn({ messageId: m.id, code: errorCode(err) }, 'export: message content could not be opened');
       }
     }
@@ -111,6 +113,7 @@ export async function collectCustomer(deps: Pick<ComplianceDeps, 'db' | 'keys' |
       } catch (err) {
         unreadable++;
         msg.unreadable = errorCode(err);
+        reportDecryptFailure(deps, { table: 'outbox', column: 'content_enc', rowId: r.id, customerId: r.customerId, keyVersion: r.keyVersion }, err);
         deps.logger.warn({ outboxId: r.id, code: errorCode(err) }, 'export: agent reply could not be opened');
       }
     }

@@ -6,6 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { openJson } from '../archive/envelope.js';
+import { reportDecryptFailure } from '../core/decrypt-failures.js';
 import type { KeyRing } from '../archive/keyring.js';
 import { keyedHash, memzero } from '../archive/sodium.js';
 import { RelaisError } from '../core/errors.js';
@@ -84,7 +85,7 @@ export function outboundSearchText(content: OutboundContent): string {
  * decrypted (erased customer, master key not loaded, corrupt row). Other errors are thrown.
  */
 export async function openSearchText(
-  deps: Pick<ComplianceDeps, 'keys' | 'logger'>, db: Db, table: 'messages' | 'outbox',
+  deps: Pick<ComplianceDeps, 'keys' | 'logger' | 'metrics'>, db: Db, table: 'messages' | 'outbox',
   r: { id: string; customer_id: string; key_version: number; content_enc: Uint8Array },
 ): Promise<string | null> {
   try {
@@ -95,6 +96,9 @@ export async function openSearchText(
       : outboundSearchText(openJson<OutboundContent>(dek, ctx, r.content_enc));
   } catch (err) {
     if (!(err instanceof RelaisError)) throw err;
+    // Counted in relais_decrypt_failures_total and logged as an error (tampering, missing key);
+    // the search goes on with the rows it can read.
+    reportDecryptFailure(deps, { table, column: 'content_enc', rowId: r.id, customerId: r.customer_id, keyVersion: r.key_version }, err);
     deps.logger.warn({ code: err.code, table, rowId: r.id }, 'search skipped a row it cannot decrypt');
     return null;
   }

@@ -129,3 +129,18 @@ describe('searchMessages', () => {
     expect(await w.rows(`select 1 from message_tokens where message_id = '${erased.messageId}'`)).toEqual([]);
   });
 });
+
+describe('searchMessages and unreadable rows', () => {
+  it('counts and reports a row that does not decrypt, and still answers with the others', async () => {
+    const { createMetrics } = await import('../../src/metrics.js');
+    const metrics = createMetrics();
+    const a = await w.customerWrites('33600000077', 'colis Tombouctou perdu');
+    const b = await w.customerWrites('33600000078', 'colis Tombouctou retrouvé');
+    // Someone with database access swaps one sealed content for another row's.
+    await w.rows(`update messages set content_enc = (select content_enc from messages where id = '${b.messageId}') where id = '${a.messageId}'`);
+    const r = await searchMessages({ ...w.deps, metrics }, 'tombouctou', { actor: 'cli:tester' });
+    expect(ids(r)).toEqual([b.messageId]);
+    const counted = (await metrics.decryptFailures.get()).values.find((v) => v.labels.table === 'messages');
+    expect(counted?.value).toBe(1);
+  });
+});
