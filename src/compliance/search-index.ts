@@ -143,6 +143,11 @@ export function indexInboundMessage(tx: Db, ring: KeyRing, messageId: string, co
   return indexInboundMessages(tx, ring, [{ messageId, content }], hashing);
 }
 
+/** The postings (token hashes) of an agent reply, for a caller that writes them itself. Pure. */
+export function outboxTokenHashes(ring: KeyRing, content: OutboundContent, hashing?: TokenHashing): number[] {
+  return hashTokens(ring, tokenize(outboundSearchText(content)), hashing);
+}
+
 /** As `indexInboundMessage`, for an agent reply just inserted in `outbox` (call it in that transaction). */
 export async function indexOutboxRow(tx: Db, ring: KeyRing, outboxId: string, content: OutboundContent, hashing?: TokenHashing): Promise<number> {
   const tokens = hashTokens(ring, tokenize(outboundSearchText(content)), hashing);

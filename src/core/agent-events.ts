@@ -4,7 +4,7 @@ import type { CustomerKeyStore } from '../archive/customer-keys.js';
 import type { KeyRing } from '../archive/keyring.js';
 import { sealJson } from '../archive/envelope.js';
 import type { AgentEvent, AgentPostEvent, AgentReactionEvent } from '../chat/platform.js';
-import { indexOutboxRow } from '../compliance/search-index.js';
+import { outboxTokenHashes } from '../compliance/search-index.js';
 import type { Db } from '../db/client.js';
 import { customers, messages, outbox } from '../db/schema/index.js';
 import type { Logger } from '../log.js';
@@ -22,7 +22,15 @@ export interface CaptureDeps {
   runCommand(event: AgentPostEvent, commandLine: string): Promise<void>;
   /** When given, agent replies are indexed for search in the transaction that queues them. */
   ring?: KeyRing;
+  /**
+   * Customer of a chat channel, remembered for a short time (a lookup per agent post otherwise).
+   * Entries are dropped when a capture fails, so an erased or retired customer is looked up again.
+   */
+  channelCache?: Map<string, { id: string; keyVersion: number; at: number }>;
 }
+
+/** How long a channel → customer entry is trusted. */
+const CHANNEL_CACHE_MS = 60_000;
 
 export type CaptureOutcome = 'queued' | 'duplicate' | 'ignored' | 'note' | 'command' | 'not_customer_channel';
 
@@ -34,11 +42,20 @@ export type CaptureOutcome = 'queued' | 'duplicate' | 'ignored' | 'note' | 'comm
  */
 export async function captureAgentEvent(deps: CaptureDeps, event: AgentEvent): Promise<CaptureOutcome> {
   if (event.fromBot) return 'ignored';
-  const [customer] = await deps.db.select({ id: customers.id, keyVersion: customers.keyVersion }).from(customers)
-    .where(eq(customers.chatChannelId, event.channel)).limit(1);
-  if (!customer) return 'not_customer_channel';
-  if (event.kind === 'post') return capturePost(deps, customer, event);
-  return captureReaction(deps, customer, event);
+  const cached = deps.channelCache?.get(event.channel);
+  let customer: { id: string; keyVersion: number } | undefined = cached && Date.now() - cached.at < CHANNEL_CACHE_MS ? cached : undefined;
+  if (!customer) {
+    [customer] = await deps.db.select({ id: customers.id, keyVersion: customers.keyVersion }).from(customers)
+      .where(eq(customers.chatChannelId, event.channel)).limit(1);
+    if (!customer) return 'not_customer_channel';
+    deps.channelCache?.set(event.channel, { ...customer, at: Date.now() });
+  }
+  try {
+    return event.kind === 'post' ? await capturePost(deps, customer, event) : await captureReaction(deps, customer, event);
+  } catch (err) {
+    deps.channelCache?.delete(event.channel);
+    throw err;
+  }
 }
 
 async function advanceCursor(tx: Db, customerId: string, at: number) {
@@ -101,20 +118,29 @@ async function insertOutbox(
   return deps.db.transaction(async (tx) => {
     const dek = await deps.keys.get(tx, customer.id, customer.keyVersion);
     const id = randomUUID();
-    const inserted = await tx.insert(outbox).values({
-      id,
-      customerId: customer.id,
-      sourceKey: row.sourceKey,
-      chatPostId: row.chatPostId,
-      chatChannelId: row.channel,
-      kind: row.content.kind,
-      contentEnc: sealJson(dek, { table: 'outbox', column: 'content_enc', rowId: id, keyVersion: customer.keyVersion }, row.content),
-      keyVersion: customer.keyVersion,
-    }).onConflictDoNothing({ target: outbox.sourceKey }).returning({ id: outbox.id });
-    if (row.at !== undefined) await advanceCursor(tx, customer.id, row.at);
+    const contentEnc = sealJson(dek, { table: 'outbox', column: 'content_enc', rowId: id, keyVersion: customer.keyVersion }, row.content);
+    const tokens = deps.ring ? outboxTokenHashes(deps.ring, row.content) : [];
+    // One statement: the outbox row (a no-op when the post was seen before), the channel's
+    // catch-up cursor, and the reply's search postings.
+    const result = await tx.execute<{ id: string }>(sql`
+      with o as (
+        insert into ${outbox} (id, customer_id, source_key, chat_post_id, chat_channel_id, kind, content_enc, key_version)
+        values (${id}::uuid, ${customer.id}::uuid, ${row.sourceKey}, ${row.chatPostId}, ${row.channel}, ${row.content.kind},
+          ${Buffer.from(contentEnc.buffer, contentEnc.byteOffset, contentEnc.byteLength)}::bytea, ${customer.keyVersion}::int)
+        on conflict (source_key) do nothing
+        returning id, customer_id, created_at
+      ), cursor as (
+        update ${customers} set chat_cursor = greatest(coalesce(${customers.chatCursor}, 0), ${row.at ?? 0}::bigint)
+        where ${customers.id} = ${customer.id}::uuid and ${row.at !== undefined}
+      ), postings as (
+        insert into outbox_tokens (token, created_at, outbox_id, customer_id)
+        select t.token, o.created_at, o.id, o.customer_id from o, unnest(${`{${tokens.join(',')}}`}::int[]) as t(token)
+        on conflict do nothing
+      )
+      select id from o`);
+    const inserted = Array.isArray(result) ? result : (result as unknown as { rows: { id: string }[] }).rows;
     if (inserted.length === 0) return 'duplicate' as const;
     await deps.enqueueSend(tx, { outboxId: id, customerId: customer.id });
-    if (deps.ring) await indexOutboxRow(tx, deps.ring, id, row.content);
     return 'queued' as const;
   });
 }

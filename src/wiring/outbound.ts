@@ -1,4 +1,5 @@
 import { captureAgentEvent } from '../core/agent-events.js';
+import { BoundedMap } from '../core/bounded-map.js';
 import { startAgentListener } from '../core/agent-listener.js';
 import { searchMessages, type SearchOptions } from '../compliance/search.js';
 import { runWaCommand, storeTemplates } from '../core/commands.js';
@@ -64,8 +65,9 @@ export async function startOutbound(w: OutboundWiring) {
     await platform.postNotice(event.channel, answer, event.post as never);
   };
 
+  const channelCache = new BoundedMap<string, { id: string; keyVersion: number; at: number }>(10_000);
   const capture = (event: Parameters<typeof captureAgentEvent>[1]) => captureAgentEvent({
-    db, ring: w.ring, keys: w.keys, logger, notePrefix: config.notePrefix, enqueueSend,
+    db, ring: w.ring, keys: w.keys, logger, notePrefix: config.notePrefix, enqueueSend, channelCache,
     runCommand: (e, line) => runCommandPost(e, line),
   }, event);
 
