@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyRing } from '../../src/archive/load-key-ring.js';
@@ -12,10 +10,8 @@ import { initSodium } from '../../src/archive/sodium.js';
 import { appendAudit } from '../../src/compliance/audit.js';
 import { openDatabase } from '../../src/db/client.js';
 import { freshDatabase } from '../helpers/database.js';
+import { runRelaisCli } from '../helpers/cli.js';
 
-const run = promisify(execFile);
-const CLI = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
-const TSX = path.resolve(import.meta.dirname, '../../node_modules/.bin/tsx');
 
 let dir: string;
 let env: Record<string, string>;
@@ -23,13 +19,8 @@ let drop: () => Promise<void>;
 let databaseUrl: string | undefined;
 
 async function relais(args: string[]) {
-  try {
-    const r = await run(TSX, [CLI, ...args], { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env } });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout + e.stderr };
-  }
+  const r = await runRelaisCli(args, env);
+  return { code: r.code, out: r.all };
 }
 
 /** Works on the same database as the CLI (PGlite: only while no CLI process holds it). */

@@ -2,11 +2,9 @@
  * `relais export`, `relais hold` and `relais erase` as an operator runs them: the real CLI in its own
  * process (tsx), against a migrated database seeded with a person's messages.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomerKeyStore } from '../../src/archive/customer-keys.js';
@@ -18,10 +16,8 @@ import { freshDatabase } from '../helpers/database.js';
 import { captureLogger } from '../helpers/logger.js';
 import { keyList, newMasterKey } from './keys-seed.js';
 import { seedMessage, type RetentionArchive } from './retention-seed.js';
+import { runRelaisCli } from '../helpers/cli.js';
 
-const run = promisify(execFile);
-const CLI = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
-const TSX = path.resolve(import.meta.dirname, '../../node_modules/.bin/tsx');
 const NUMBER = '+33 6 12 12 12 12';
 
 let dir: string;
@@ -30,14 +26,7 @@ let drop: () => Promise<void>;
 let masterKey: string;
 
 async function relais(args: string[]) {
-  const env = { PATH: process.env.PATH!, HOME: process.env.HOME!, RELAIS_DATA_DIR: dir, RELAIS_MASTER_KEY: masterKey, RELAIS_ACTOR: 'dpo', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) };
-  try {
-    const r = await run(TSX, [CLI, ...args], { env, cwd: dir });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout, err: e.stderr };
-  }
+  return runRelaisCli(args, { RELAIS_DATA_DIR: dir, RELAIS_MASTER_KEY: masterKey, RELAIS_ACTOR: 'dpo', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) }, { cwd: dir });
 }
 
 async function withDb<T>(fn: (db: Database) => Promise<T>): Promise<T> {

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { asc, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyRing } from '../../src/archive/load-key-ring.js';
@@ -13,10 +11,8 @@ import { openDatabase, type Database } from '../../src/db/client.js';
 import { auditLog } from '../../src/db/schema/index.js';
 import { freshDatabase } from '../helpers/database.js';
 import { dataKeyVersions, keyList, newMasterKey, seedCustomers, seedQuarantine } from './keys-seed.js';
+import { runRelaisCli } from '../helpers/cli.js';
 
-const run = promisify(execFile);
-const CLI = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
-const TSX = path.resolve(import.meta.dirname, '../../node_modules/.bin/tsx');
 const CUSTOMERS = 120;
 
 let dir: string;
@@ -25,13 +21,7 @@ let drop: () => Promise<void>;
 const base = (): Record<string, string> => ({ RELAIS_DATA_DIR: dir, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
 
 async function relais(args: string[], env: Record<string, string> = {}) {
-  try {
-    const r = await run(TSX, [CLI, ...args], { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, RELAIS_ACTOR: 'dpo', ...base(), ...env } });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout, err: e.stderr };
-  }
+  return runRelaisCli(args, { RELAIS_ACTOR: 'dpo', ...base(), ...env });
 }
 
 /** Opens the same database as the CLI (never at the same time as a CLI run on PGlite: one process per data dir). */

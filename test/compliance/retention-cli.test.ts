@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomerKeyStore } from '../../src/archive/customer-keys.js';
@@ -15,10 +13,8 @@ import { freshDatabase } from '../helpers/database.js';
 import { captureLogger } from '../helpers/logger.js';
 import { keyList, newMasterKey } from './keys-seed.js';
 import { seedMessage, type RetentionArchive } from './retention-seed.js';
+import { runRelaisCli } from '../helpers/cli.js';
 
-const run = promisify(execFile);
-const CLI = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
-const TSX = path.resolve(import.meta.dirname, '../../node_modules/.bin/tsx');
 
 let dir: string;
 let databaseUrl: string | undefined;
@@ -27,13 +23,7 @@ let masterKey: string;
 const env = (): Record<string, string> => ({ RELAIS_DATA_DIR: dir, RELAIS_MASTER_KEY: masterKey, RETENTION_DAYS: '30', RELAIS_ACTOR: 'dpo', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
 
 async function relais(args: string[]) {
-  try {
-    const r = await run(TSX, [CLI, ...args], { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env() } });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout, err: e.stderr };
-  }
+  return runRelaisCli(args, env());
 }
 
 /** The CLI's database, opened between CLI runs (PGlite allows one process per data dir). */

@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomerKeyStore } from '../../src/archive/customer-keys.js';
@@ -14,10 +12,8 @@ import { listAudit } from '../../src/compliance/audit.js';
 import { persistWebhook } from '../../src/core/inbox.js';
 import { openDatabase } from '../../src/db/client.js';
 import { freshDatabase } from '../helpers/database.js';
+import { runRelaisCli } from '../helpers/cli.js';
 
-const run = promisify(execFile);
-const CLI = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
-const TSX = path.resolve(import.meta.dirname, '../../node_modules/.bin/tsx');
 
 let dir: string;
 let env: Record<string, string>;
@@ -25,13 +21,7 @@ let drop: () => Promise<void>;
 let databaseUrl: string | undefined;
 
 async function relais(args: string[]) {
-  try {
-    const r = await run(TSX, [CLI, ...args], { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env } });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout, err: e.stderr };
-  }
+  return runRelaisCli(args, env);
 }
 
 /** Works on the same database as the CLI (PGlite: only while no CLI process holds it). */

@@ -1,22 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { runRelaisCli } from '../helpers/cli.js';
 
-const run = promisify(execFile);
-const CLI = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
-const TSX = path.resolve(import.meta.dirname, '../../node_modules/.bin/tsx');
 
 async function relais(args: string[], env: Record<string, string>) {
-  try {
-    const r = await run(TSX, [CLI, ...args], { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env } });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout + e.stderr };
-  }
+  const r = await runRelaisCli(args, env);
+  return { code: r.code, out: r.all };
 }
 
 describe('relais CLI', () => {
