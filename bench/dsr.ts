@@ -12,7 +12,6 @@
  * line. Figures, not a test: the database is dropped afterwards.
  */
 import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
 import { pino } from 'pino';
 import { blindIndex } from '../src/archive/blind-index.js';
 import { CustomerKeyStore } from '../src/archive/customer-keys.js';
@@ -27,23 +26,19 @@ import { storeMedia } from '../src/core/media-store.js';
 import { openDatabase } from '../src/db/client.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { customers, messages, messageTokens, outbox, statusEvents } from '../src/db/schema/index.js';
+import { BENCH_PG_BASE, freshBenchDatabase } from './fresh-db.js';
 
 const args = process.argv.slice(2);
 const arg = (flag: string, dflt: number) => { const i = args.indexOf(flag); return i >= 0 ? Number(args[i + 1]) : dflt; };
 const total = arg('--messages', 5000);
 const mediaCount = arg('--media', 50);
 const others = arg('--others', 200);
-const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const base = BENCH_PG_BASE;
 const NUMBER = '106540352242922';
 
 await initSodium();
-const name = `relais_bench_dsr_${toHex(randomBytes(4))}`;
-const admin = postgres(base, { max: 1, onnotice: () => {} });
-await admin.unsafe(`CREATE DATABASE ${name}`);
-await admin.end();
-const url = new URL(base);
-url.pathname = `/${name}`;
-const database = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+const fresh = await freshBenchDatabase('dsr', base);
+const database = await openDatabase({ databaseUrl: fresh.url, dataDir: '' });
 try {
   await runMigrations(database);
   const key = randomBytes(32);
@@ -100,7 +95,7 @@ try {
   await seedCustomer('33612345678', total - mediaCount, mediaCount);
   await database.db.execute('analyze');
 
-  const loaded = await loadConfig({ RELAIS_DATA_DIR: '/tmp', DATABASE_URL: url.toString(), RELAIS_MASTER_KEY: Buffer.from(key).toString('base64'), ERASE_CHAT_POLICY: 'delete' });
+  const loaded = await loadConfig({ RELAIS_DATA_DIR: '/tmp', DATABASE_URL: fresh.url, RELAIS_MASTER_KEY: Buffer.from(key).toString('base64'), ERASE_CHAT_POLICY: 'delete' });
   if (!loaded.config) throw new Error(loaded.problems.join('; '));
   const deps = { db, ring, keys: new CustomerKeyStore(ring), config: loaded.config, logger: pino({ level: 'silent' }), platform: null };
   const t0 = performance.now();
@@ -116,7 +111,5 @@ try {
   }));
 } finally {
   await database.close();
-  const a = postgres(base, { max: 1, onnotice: () => {} });
-  await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await a.end();
+  await fresh.drop();
 }

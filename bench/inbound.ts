@@ -2,10 +2,10 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import postgres from 'postgres';
 import { startMattermostFake } from '../test/fakes/mattermost/index.js';
 import { buildRelais, startChild } from './child.js';
 import { drive, freePort, percentile } from './load.js';
+import { freshBenchDatabase } from './fresh-db.js';
 
 const SECRET = 'bench-app-secret';
 const PHONE_ID = '106540352242922';
@@ -27,14 +27,6 @@ export function webhookBody(i: number, customers = 500) {
   return { body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body) } };
 }
 
-async function freshPostgres(base: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `relais_bench_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(base); u.pathname = `/${name}`;
-  return { url: u.toString(), drop: async () => { const a = postgres(base, { max: 1, onnotice: () => {} }); await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); await a.end(); } };
-}
 
 /** The bare baseline in its own process: Hono + HMAC check + one INSERT per request. */
 async function baseline(pgUrl: string | undefined, seconds: number) {
@@ -94,9 +86,9 @@ export async function benchInbound(opts: { seconds: number; rate: number; pgBase
   const results: Record<string, Record<string, number>> = {};
   for (const kind of ['pglite', 'postgres'] as const) {
     if (kind === 'postgres' && !opts.pgBase) { console.log('postgres: skipped (set BENCH_DATABASE_URL or start PostgreSQL on 127.0.0.1:5432)'); continue; }
-    let pg = kind === 'postgres' ? await freshPostgres(opts.pgBase!) : undefined;
+    let pg = kind === 'postgres' ? await freshBenchDatabase('inbound', opts.pgBase!) : undefined;
     const base = await baseline(pg?.url, opts.seconds);
-    if (pg) { await pg.drop(); pg = await freshPostgres(opts.pgBase!); }
+    if (pg) { await pg.drop(); pg = await freshBenchDatabase('inbound', opts.pgBase!); }
     const b = await bridge(pg?.url, opts.seconds, opts.rate);
     if (pg) await pg.drop();
     const ratio = b.msgsPerSec / base;

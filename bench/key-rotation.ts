@@ -9,7 +9,6 @@
  * Figures, not a test: the database is dropped afterwards.
  */
 import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
 import { loadKeyRing } from '../src/archive/load-key-ring.js';
 import { masterKeyVersion } from '../src/archive/master-key.js';
 import { initSodium, randomBytes, toHex } from '../src/archive/sodium.js';
@@ -17,21 +16,17 @@ import { rotateMasterKey } from '../src/compliance/key-rotation.js';
 import { openDatabase } from '../src/db/client.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { customerKeys, customers } from '../src/db/schema/index.js';
+import { BENCH_PG_BASE, freshBenchDatabase } from './fresh-db.js';
 
 const args = process.argv.slice(2);
 const arg = (flag: string, dflt: number) => { const i = args.indexOf(flag); return i >= 0 ? Number(args[i + 1]) : dflt; };
 const count = arg('--customers', 20_000);
 const batchSize = arg('--batch', 500);
-const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const base = BENCH_PG_BASE;
 
 await initSodium();
-const name = `relais_bench_keys_${toHex(randomBytes(4))}`;
-const admin = postgres(base, { max: 1, onnotice: () => {} });
-await admin.unsafe(`CREATE DATABASE ${name}`);
-await admin.end();
-const url = new URL(base);
-url.pathname = `/${name}`;
-const database = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+const fresh = await freshBenchDatabase('keys', base);
+const database = await openDatabase({ databaseUrl: fresh.url, dataDir: '' });
 try {
   await runMigrations(database);
   const kek = (key: Uint8Array) => ({ version: masterKeyVersion(key), key });
@@ -59,7 +54,5 @@ try {
   }));
 } finally {
   await database.close();
-  const a = postgres(base, { max: 1, onnotice: () => {} });
-  await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await a.end();
+  await fresh.drop();
 }

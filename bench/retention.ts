@@ -11,7 +11,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import { CustomerKeyStore } from '../src/archive/customer-keys.js';
 import { sealField } from '../src/archive/envelope.js';
 import { loadKeyRing } from '../src/archive/load-key-ring.js';
@@ -23,23 +22,19 @@ import { openDatabase } from '../src/db/client.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { customerKeys, customers, media, mediaFrames, messageTokens, messages } from '../src/db/schema/index.js';
 import { createLogger } from '../src/log.js';
+import { BENCH_PG_BASE, freshBenchDatabase } from './fresh-db.js';
 
 const args = process.argv.slice(2);
 const arg = (flag: string, dflt: number) => { const i = args.indexOf(flag); return i >= 0 ? Number(args[i + 1]) : dflt; };
 const count = arg('--customers', 5000);
 const each = arg('--messages', 20);
 const batchSize = arg('--batch', 500);
-const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const base = BENCH_PG_BASE;
 const NUMBER = '106540352242922';
 
 await initSodium();
-const name = `relais_bench_retention_${toHex(randomBytes(4))}`;
-const admin = postgres(base, { max: 1, onnotice: () => {} });
-await admin.unsafe(`CREATE DATABASE ${name}`);
-await admin.end();
-const url = new URL(base);
-url.pathname = `/${name}`;
-const database = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+const fresh = await freshBenchDatabase('retention', base);
+const database = await openDatabase({ databaseUrl: fresh.url, dataDir: '' });
 try {
   await runMigrations(database);
   const key = randomBytes(32);
@@ -99,7 +94,5 @@ try {
   }));
 } finally {
   await database.close();
-  const a = postgres(base, { max: 1, onnotice: () => {} });
-  await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await a.end();
+  await fresh.drop();
 }

@@ -1,6 +1,7 @@
 import { benchInbound } from './inbound.js';
 import { benchOutbound } from './outbound.js';
 import { benchSearch } from './search.js';
+import { BENCH_PG_BASE, freshBenchDatabase } from './fresh-db.js';
 
 /**
  * `npm run bench -- <name> [--seconds N] [--rate N]`. Figures, not tests: each benchmark measures
@@ -8,7 +9,7 @@ import { benchSearch } from './search.js';
  */
 const [name, ...rest] = process.argv.slice(2);
 const arg = (flag: string, dflt: number) => { const i = rest.indexOf(flag); return i >= 0 ? Number(rest[i + 1]) : dflt; };
-const pgBase = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const pgBase = BENCH_PG_BASE;
 
 async function pgReachable(url: string): Promise<boolean> {
   const { default: postgres } = await import('postgres');
@@ -16,15 +17,6 @@ async function pgReachable(url: string): Promise<boolean> {
   try { await c`select 1`; return true; } catch { return false; } finally { await c.end({ timeout: 1 }); }
 }
 
-async function freshDb(base: string) {
-  const { default: postgres } = await import('postgres');
-  const name = `relais_bench_${Math.random().toString(16).slice(2, 10)}`;
-  const a = postgres(base, { max: 1, onnotice: () => {} });
-  await a.unsafe(`CREATE DATABASE ${name}`);
-  await a.end();
-  const u = new URL(base); u.pathname = `/${name}`;
-  return { url: u.toString(), drop: async () => { const b = postgres(base, { max: 1, onnotice: () => {} }); await b.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); await b.end(); } };
-}
 
 switch (name) {
   case 'inbound':
@@ -32,13 +24,13 @@ switch (name) {
     break;
   case 'outbound': {
     const pg = (await pgReachable(pgBase)) ? pgBase : undefined;
-    await benchOutbound({ customers: arg('--customers', 400), postsPerCustomer: arg('--posts', 10), freshDb: pg ? () => freshDb(pg) : undefined });
+    await benchOutbound({ customers: arg('--customers', 400), postsPerCustomer: arg('--posts', 10), freshDb: pg ? () => freshBenchDatabase('outbound', pg) : undefined });
     break;
   }
   case 'search': {
     const base = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? pgBase;
     if (!(await pgReachable(base))) { console.error(`search needs PostgreSQL: none at ${base} (set DATABASE_URL)`); process.exitCode = 2; break; }
-    await benchSearch({ messages: arg('--messages', 1_000_000), customers: arg('--customers', 10_000), queries: arg('--queries', 200), explain: rest.includes('--explain'), freshDb: () => freshDb(base) });
+    await benchSearch({ messages: arg('--messages', 1_000_000), customers: arg('--customers', 10_000), queries: arg('--queries', 200), explain: rest.includes('--explain'), freshDb: () => freshBenchDatabase('search', base) });
     break;
   }
   default:
