@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
@@ -50,6 +49,8 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
     dataPath = path.resolve(opts.dataDir, 'pglite');
     await mkdir(dataPath, { recursive: true, mode: 0o700 });
   }
+  // Loaded only when used: a PostgreSQL deployment never pays for the embedded engine's code.
+  const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]);
   const pglite = await PGlite.create(dataPath);
   const db = drizzlePglite(pglite, { schema }) as unknown as Db;
   return {
