@@ -40,13 +40,13 @@ export function clientAddress(c: Context): string {
   }
 }
 
-/** The token of an `Authorization: Bearer …` header; any other scheme or shape counts as malformed. */
 /** `GET /api/v1/dead-letters/:id/redrive`: the matched route's method and template, or `unmatched`. Never the raw URL. */
 export function routeTemplate(c: Context): string {
   const route = matchedRoutes(c).filter((r) => r.method !== 'ALL' && !r.path.endsWith('*')).at(-1);
   return route ? `${route.method} ${route.path}` : 'unmatched';
 }
 
+/** The token of an `Authorization: Bearer …` header; any other scheme or shape counts as malformed. */
 function bearer(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? 'not-a-bearer-token';
