@@ -6,30 +6,25 @@ import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyRing } from '../../src/archive/keyring.js';
-import { masterKeyVersion } from '../../src/archive/master-key.js';
-import { initSodium, randomBytes } from '../../src/archive/sodium.js';
+import { randomBytes } from '../../src/archive/sodium.js';
 import {
   createApiToken, hashApiToken, listApiTokens, parseScopes, recordTokenUse, revokeApiToken, verifyApiToken,
 } from '../../src/compliance/api-tokens.js';
 import { listAudit, verifyAuditChain } from '../../src/compliance/audit.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { runMigrations } from '../../src/db/migrate.js';
-import { freshDatabase } from '../helpers/database.js';
+import { freshDatabase, openTestArchive } from '../helpers/database.js';
 
 let database: Database;
-let drop: () => Promise<void>;
+let drop: () => Promise<void>; // closes and drops the database
 let ring: ReturnType<typeof createKeyRing>;
 
 beforeAll(async () => {
-  await initSodium();
-  const fresh = await freshDatabase();
-  drop = fresh.drop;
-  database = await openDatabase({ databaseUrl: fresh.databaseUrl, dataDir: '', inMemory: true });
-  await runMigrations(database);
-  const key = randomBytes(32);
-  ring = createKeyRing([{ version: masterKeyVersion(key), key }], { indexRoot: randomBytes(32) });
+  const archive = await openTestArchive();
+  ({ database, ring } = archive);
+  drop = archive.close;
 });
-afterAll(async () => { await database.close(); await drop(); });
+afterAll(async () => { await drop(); });
 
 async function rows(q: string): Promise<Record<string, unknown>[]> {
   const r = await database.db.execute(sql.raw(q));
