@@ -5,14 +5,11 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomerKeyStore } from '../../src/archive/customer-keys.js';
-import { loadKeyRing } from '../../src/archive/load-key-ring.js';
-import { parseMasterKeys } from '../../src/archive/master-key.js';
 import { initSodium } from '../../src/archive/sodium.js';
 import { listAudit } from '../../src/compliance/audit.js';
 import { persistWebhook } from '../../src/core/inbox.js';
-import { openDatabase } from '../../src/db/client.js';
 import { freshDatabase } from '../helpers/database.js';
-import { runRelaisCli } from '../helpers/cli.js';
+import { runRelaisCli, withCliArchive } from '../helpers/cli.js';
 
 
 let dir: string;
@@ -25,14 +22,7 @@ async function relais(args: string[]) {
 }
 
 /** Works on the same database as the CLI (PGlite: only while no CLI process holds it). */
-async function withDb<T>(body: (db: Awaited<ReturnType<typeof openDatabase>>, ring: Awaited<ReturnType<typeof loadKeyRing>>) => Promise<T>): Promise<T> {
-  const database = await openDatabase({ databaseUrl, dataDir: dir });
-  try {
-    return await body(database, await loadKeyRing(database, parseMasterKeys(env.RELAIS_MASTER_KEY!)));
-  } finally {
-    await database.close();
-  }
-}
+const withDb = <T>(body: Parameters<typeof withCliArchive<T>>[1]) => withCliArchive(env, body);
 
 beforeAll(async () => {
   await initSodium();

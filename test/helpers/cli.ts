@@ -1,6 +1,10 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { KeyRing } from '../../src/archive/keyring.js';
+import { loadKeyRing } from '../../src/archive/load-key-ring.js';
+import { parseMasterKeys } from '../../src/archive/master-key.js';
+import { openDatabase, type Database } from '../../src/db/client.js';
 
 const run = promisify(execFile);
 const CLI = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
@@ -20,5 +24,19 @@ export async function runRelaisCli(args: string[], env: Record<string, string>, 
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, out: e.stdout, err: e.stderr, all: e.stdout + e.stderr };
+  }
+}
+
+/**
+ * Opens the database a CLI run under `env` works on (its DATABASE_URL, else the PGlite of its
+ * RELAIS_DATA_DIR), with the key ring of its RELAIS_MASTER_KEY, for `body`; closes it after. On
+ * PGlite only while no CLI process holds the database.
+ */
+export async function withCliArchive<T>(env: Record<string, string>, body: (database: Database, ring: KeyRing) => Promise<T>): Promise<T> {
+  const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.RELAIS_DATA_DIR! });
+  try {
+    return await body(database, await loadKeyRing(database, parseMasterKeys(env.RELAIS_MASTER_KEY!)));
+  } finally {
+    await database.close();
   }
 }

@@ -1,22 +1,16 @@
-import type { ComplianceDeps } from '../../../compliance/deps.js';
-
-/** A search hit as the search service returns it. */
-export interface SearchHit {
-  messageId: string;
-  customerId: string;
-  direction: 'inbound' | 'outbound';
-  at: Date;
-  text: string;
-  chat: { channelId: string | null; postId: string | null; link: string | null };
-}
+import type { eraseCustomer } from '../../../compliance/erase.js';
+import type { exportCustomer } from '../../../compliance/export.js';
+import type { setLegalHold } from '../../../compliance/hold.js';
+import type { searchMessages } from '../../../compliance/search.js';
 
 /**
- * The data-subject services the admin API calls (the same ones the CLI runs). Each is optional:
- * a route whose service is not wired answers 501 `not_implemented`.
+ * The data-subject services the admin API calls: the very functions the CLI runs (wired in
+ * `compliance-services.ts`). Each is optional so an app can be built without one (tests); a
+ * route whose service is not wired answers 501 `not_implemented`.
  */
 export interface AdminServices {
-  exportCustomer?(deps: ComplianceDeps, phone: string, opts: { actor: string }): Promise<{ zip: Uint8Array; customers: number; messages: number; media: number }>;
-  eraseCustomer?(deps: ComplianceDeps, phone: string, opts: { actor: string }): Promise<{ customers: number; messagesDeleted: number; chat: 'deleted' | 'archived' | 'kept' | 'pending'; chatDetail?: string }>;
-  setLegalHold?(deps: ComplianceDeps, phone: string, on: boolean, opts: { actor: string; reason?: string }): Promise<{ customers: number }>;
-  searchMessages?(deps: ComplianceDeps, query: string, opts: { actor: string; limit?: number; phone?: string; phoneNumberId?: string; customerId?: string }): Promise<SearchHit[]>;
+  exportCustomer?: typeof exportCustomer;
+  eraseCustomer?: typeof eraseCustomer;
+  setLegalHold?: typeof setLegalHold;
+  searchMessages?: typeof searchMessages;
 }
