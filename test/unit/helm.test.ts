@@ -172,7 +172,25 @@ const one = (r: Rendered, kind: string): K8s => {
   return all[0];
 };
 const hookOf = (o: K8s): string[] => String(o.metadata?.annotations?.['helm.sh/hook'] ?? '').split(',').filter(Boolean);
-const serverDeployment = (r: Rendered): K8s => one(r, 'Deployment');
+const componentOf = (w: K8s): unknown => w.spec.template.metadata.labels['app.kubernetes.io/component'];
+/** The main Deployment (component "server"): every pod, or the worker pods when webhooks.enabled. */
+const serverDeployment = (r: Rendered): K8s => {
+  const all = ofKind(r, 'Deployment').filter((d) => componentOf(d) === 'server');
+  expect(all, 'exactly one server Deployment').toHaveLength(1);
+  return all[0];
+};
+const webhooksEnabled = (r: Rendered): boolean => (r.values.webhooks as Obj).enabled === true;
+/** The webhook-only Deployment (component "webhooks", RELAIS_WORKERS=false), rendered when webhooks.enabled. */
+const webhooksDeployment = (r: Rendered): K8s | undefined => ofKind(r, 'Deployment').find((d) => componentOf(d) === 'webhooks');
+/** Deployments running the Relais server: the main one, plus the webhook-only one when enabled. */
+const serverWorkloads = (r: Rendered): K8s[] => [serverDeployment(r), ...(webhooksEnabled(r) ? [webhooksDeployment(r)] : [])];
+/** The Service Meta's webhooks and the Ingress reach (named like the main Deployment). */
+const mainService = (r: Rendered): K8s => {
+  const all = ofKind(r, 'Service').filter((s) => s.metadata.name === serverDeployment(r).metadata.name);
+  expect(all, 'exactly one main Service').toHaveLength(1);
+  return all[0];
+};
+const envOf = (w: K8s): Map<string, K8s> => new Map(w.spec.template.spec.containers[0].env.map((e: K8s) => [e.name, e]));
 const migrationJob = (r: Rendered): K8s | undefined => ofKind(r, 'Job').find((j) => j.metadata.name.endsWith('-migrate'));
 const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -415,10 +433,25 @@ describe.each(CI_SETS)('ci/%s', (set) => {
     }
   });
 
-  it('probes, spreads and stops the server pods as RELIABILITY.md §3.4 asks', () => {
+  it('renders the main Deployment, plus the webhook-only one exactly when webhooks.enabled', () => {
     const r = get(set);
-    const d = serverDeployment(r);
-    expect(d.spec.replicas).toBe(r.values.replicaCount);
+    const deployments = ofKind(r, 'Deployment');
+    expect(deployments).toHaveLength(webhooksEnabled(r) ? 2 : 1);
+    expect(serverDeployment(r).spec.replicas).toBe(r.values.replicaCount);
+    expect(envOf(serverDeployment(r)).has('RELAIS_WORKERS'), 'the main Deployment runs the workers (default)').toBe(false);
+    const webhooks = webhooksDeployment(r);
+    if (!webhooksEnabled(r)) {
+      expect(webhooks).toBeUndefined();
+      return;
+    }
+    expect(webhooks.spec.replicas).toBe((r.values.webhooks as Obj).replicaCount);
+    expect(envOf(webhooks).get('RELAIS_WORKERS')).toEqual({ name: 'RELAIS_WORKERS', value: 'false' });
+  });
+
+  it.each(['server', 'webhooks'])('probes, spreads and stops the %s pods as RELIABILITY.md §3.4 asks', (component) => {
+    const r = get(set);
+    const d = component === 'server' ? serverDeployment(r) : webhooksDeployment(r);
+    if (!d) return;
     const pod = d.spec.template.spec;
     const c = pod.containers.find((x: K8s) => x.name === 'relais');
     expect(c.args).toEqual(['serve']);
@@ -434,8 +467,10 @@ describe.each(CI_SETS)('ci/%s', (set) => {
       expect(pod.topologySpreadConstraints.length).toBeGreaterThan(0);
       for (const t of pod.topologySpreadConstraints) expect(matches(t.labelSelector.matchLabels, podLabels)).toBe(true);
     }
-    const svc = one(r, 'Service');
-    expect(matches(svc.spec.selector, podLabels), 'Service selects the server pods').toBe(true);
+    const svc = mainService(r);
+    // With webhooks.enabled the Service (Meta's webhooks, the Ingress) selects the webhook-only pods, and them only.
+    const selected = component === 'webhooks' || !webhooksEnabled(r);
+    expect(matches(svc.spec.selector, podLabels), `Service selects the ${component} pods: ${selected}`).toBe(selected);
     const job = migrationJob(r);
     if (job) expect(matches(svc.spec.selector, job.spec.template.metadata.labels), 'Service never selects the migration pod').toBe(false);
   });
@@ -491,20 +526,24 @@ describe.each(CI_SETS)('ci/%s', (set) => {
     }
   });
 
-  it('adds a PodDisruptionBudget with maxUnavailable only when there are several replicas', () => {
+  it('adds a PodDisruptionBudget with maxUnavailable to each Deployment with several replicas', () => {
     const r = get(set);
     const pdbs = ofKind(r, 'PodDisruptionBudget');
-    const replicas = r.values.replicaCount as number;
-    if (replicas <= 1 || !(r.values.podDisruptionBudget as Obj).enabled) {
-      expect(pdbs).toEqual([]);
-      return;
+    const workloads = serverWorkloads(r);
+    const expected = (r.values.podDisruptionBudget as Obj).enabled ? workloads.filter((w) => w.spec.replicas > 1) : [];
+    expect(pdbs).toHaveLength(expected.length);
+    for (const w of expected) {
+      const labels = w.spec.template.metadata.labels;
+      const own = pdbs.filter((p) => matches(p.spec.selector.matchLabels, labels));
+      expect(own, `one PDB for ${w.metadata.name}`).toHaveLength(1);
+      const spec = own[0].spec;
+      expect(spec.minAvailable).toBeUndefined();
+      expect(spec.maxUnavailable).toBeGreaterThanOrEqual(1);
+      expect(spec.maxUnavailable).toBeLessThan(w.spec.replicas);
     }
-    expect(pdbs).toHaveLength(1);
-    const spec = pdbs[0].spec;
-    expect(spec.minAvailable).toBeUndefined();
-    expect(spec.maxUnavailable).toBeGreaterThanOrEqual(1);
-    expect(spec.maxUnavailable).toBeLessThan(replicas);
-    expect(matches(spec.selector.matchLabels, serverDeployment(r).spec.template.metadata.labels)).toBe(true);
+    for (const p of pdbs) {
+      expect(workloads.filter((w) => matches(p.spec.selector.matchLabels, w.spec.template.metadata.labels)), `${p.metadata.name} covers one Deployment`).toHaveLength(1);
+    }
   });
 
   it('adds the NetworkPolicy when enabled: default deny, ingress to the http port, egress to DNS and the configured destinations', () => {
@@ -518,7 +557,7 @@ describe.each(CI_SETS)('ci/%s', (set) => {
     expect(nps).toHaveLength(1);
     const spec = nps[0].spec;
     expect(spec.policyTypes).toEqual(['Ingress', 'Egress']);
-    expect(matches(spec.podSelector.matchLabels, serverDeployment(r).spec.template.metadata.labels)).toBe(true);
+    for (const w of serverWorkloads(r)) expect(matches(spec.podSelector.matchLabels, w.spec.template.metadata.labels), w.metadata.name).toBe(true);
     const job = migrationJob(r);
     if (job) expect(matches(spec.podSelector.matchLabels, job.spec.template.metadata.labels), 'also confines the migration Job').toBe(true);
     expect(spec.ingress).toHaveLength(1);
@@ -576,7 +615,7 @@ describe.each(CI_SETS)('ci/%s', (set) => {
     const paths = spec.rules.flatMap((rule: K8s) => rule.http.paths);
     for (const p of paths) {
       expect(p.path).toMatch(/^\/webhooks\//);
-      expect(p.backend.service.name).toBe(one(r, 'Service').metadata.name);
+      expect(p.backend.service.name).toBe(mainService(r).metadata.name);
     }
     expect(spec.rules.map((x: K8s) => x.host)).toEqual([ing.host]);
     if (ing.tls.secretName) expect(spec.tls).toEqual([{ hosts: [ing.host], secretName: ing.tls.secretName }]);
@@ -589,8 +628,20 @@ describe.each(CI_SETS)('ci/%s', (set) => {
     expect(sms.length).toBe((r.values.serviceMonitor as Obj).enabled ? 1 : 0);
     expect(rules.length).toBe((r.values.prometheusRule as Obj).enabled ? 1 : 0);
     if (sms[0]) {
-      expect(matches(sms[0].spec.selector.matchLabels, one(r, 'Service').metadata.labels)).toBe(true);
-      expect(sms[0].spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
+      const sm = sms[0];
+      expect(matches(sm.spec.selector.matchLabels, mainService(r).metadata.labels)).toBe(true);
+      expect(sm.spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
+      // Every Relais pod (worker and webhook-only alike) is scraped, through exactly one Service.
+      const scraped = ofKind(r, 'Service').filter((s) => matches(sm.spec.selector.matchLabels, s.metadata.labels));
+      for (const w of serverWorkloads(r)) {
+        const via = scraped.filter((s) => matches(s.spec.selector, w.spec.template.metadata.labels));
+        expect(via.map((s) => s.metadata.name), `${w.metadata.name} is scraped once`).toHaveLength(1);
+        expect(via[0].spec.ports.map((p: K8s) => p.name)).toContain(sm.spec.endpoints[0].port);
+      }
+      // ... under the job label the alerts select, whichever Service found the pod.
+      const job = sm.spec.endpoints[0].relabelings?.find((x: K8s) => x.targetLabel === 'job')?.replacement;
+      expect(job).toBe(serverDeployment(r).metadata.name);
+      if (rules[0]) expect(rules[0].spec.groups.flatMap((g: K8s) => g.rules).some((x: K8s) => x.expr.includes(`job="${job}"`))).toBe(true);
     }
     if (rules[0]) {
       const all = rules[0].spec.groups.flatMap((g: K8s) => g.rules);
@@ -613,6 +664,69 @@ describe.each(CI_SETS)('ci/%s', (set) => {
     else expect(notes).toContain('No public URL is known');
     expect(notes).toContain(`rollout status deployment/`);
     expect(notes).toContain('/readyz');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Webhook intake scaled apart from the workers (webhooks.enabled)
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('ci/webhooks-split.yaml: webhook-only pods apart from the workers', () => {
+  const SET = 'webhooks-split.yaml';
+
+  it('renders two Deployments sharing one pod spec; only the webhook one sets RELAIS_WORKERS=false', () => {
+    const r = get(SET);
+    expect(webhooksEnabled(r)).toBe(true);
+    const server = serverDeployment(r);
+    const webhooks = webhooksDeployment(r);
+    expect(ofKind(r, 'Deployment').map((d) => d.metadata.name).sort()).toEqual([`${server.metadata.name}`, `${server.metadata.name}-webhooks`]);
+    expect(server.spec.replicas).toBe(2);
+    expect(webhooks.spec.replicas).toBe(3);
+    expect(envOf(webhooks).get('RELAIS_WORKERS')?.value).toBe('false');
+    expect(envOf(server).has('RELAIS_WORKERS')).toBe(false);
+    expect(webhooks.spec.template.spec.containers[0].resources).toEqual((r.values.webhooks as Obj).resources);
+    expect(server.spec.template.spec.containers[0].resources).toEqual(r.values.resources);
+    // Same pod spec apart from the component label, RELAIS_WORKERS and the resources.
+    const normalise = (d: K8s): string => JSON.stringify(d.spec.template, (k, v: unknown) => {
+      if (k === 'app.kubernetes.io/component' || k === 'resources') return undefined;
+      if (k === 'env' && Array.isArray(v)) return v.filter((e: K8s) => e.name !== 'RELAIS_WORKERS');
+      return v;
+    });
+    expect(normalise(webhooks)).toBe(normalise(server));
+    // Distinguishable pods: neither Deployment selects the other's pods.
+    expect(matches(server.spec.selector.matchLabels, webhooks.spec.template.metadata.labels)).toBe(false);
+    expect(matches(webhooks.spec.selector.matchLabels, server.spec.template.metadata.labels)).toBe(false);
+  });
+
+  it('points the Service (and the Ingress) at the webhook pods only, and scrapes both kinds of pod', () => {
+    const r = get(SET);
+    const svc = mainService(r);
+    expect(svc.spec.selector['app.kubernetes.io/component']).toBe('webhooks');
+    expect(matches(svc.spec.selector, webhooksDeployment(r).spec.template.metadata.labels)).toBe(true);
+    expect(matches(svc.spec.selector, serverDeployment(r).spec.template.metadata.labels)).toBe(false);
+    expect(one(r, 'Ingress').spec.rules[0].http.paths[0].backend.service.name).toBe(svc.metadata.name);
+    const workers = ofKind(r, 'Service').find((s) => s.metadata.name === `${svc.metadata.name}-workers`);
+    expect(workers?.spec.clusterIP).toBe('None');
+    expect(matches(workers.spec.selector, serverDeployment(r).spec.template.metadata.labels)).toBe(true);
+    const sm = one(r, 'ServiceMonitor');
+    for (const s of [svc, workers]) expect(matches(sm.spec.selector.matchLabels, s.metadata.labels), s.metadata.name).toBe(true);
+    expect(ofKind(r, 'PodDisruptionBudget').map((p) => p.metadata.name).sort()).toEqual([svc.metadata.name, `${svc.metadata.name}-webhooks`]);
+  });
+
+  it('lists both Deployments in NOTES.txt', () => {
+    const r = get(SET);
+    const notes = r.dryRun.stdout.slice(r.dryRun.stdout.indexOf('NOTES:'));
+    expect(notes).toContain('rollout status deployment/relais-webhooks');
+    expect(notes).toContain('service/relais-workers');
+  });
+
+  it('is refused without PostgreSQL (no DATABASE_URL), by a rule of its own', () => {
+    const base = coalesce(DEFAULTS, readYaml(path.join(CI_DIR, BASE_SET)));
+    const errors = schemaErrors(coalesce(base, { webhooks: { enabled: true }, secrets: { databaseUrl: { key: '' } } }));
+    const rule = (SCHEMA.allOf as Obj[]).findIndex((x) => JSON.stringify(x.if).includes('"webhooks"'));
+    expect(rule).toBeGreaterThanOrEqual(0);
+    expect(errors.some((e) => e.instancePath === '/secrets/databaseUrl/key' && e.schemaPath.startsWith(`#/allOf/${rule}/`)), JSON.stringify(errors)).toBe(true);
+    expect(INVALID.map((f) => f.file)).toContain('webhooks-without-postgres.yaml');
   });
 });
 

@@ -266,3 +266,126 @@ Volumes of the Relais pod: writable /tmp, the master key file, and the config fi
   readOnly: true
 {{- end }}
 {{- end }}
+
+{{/*
+Labels selecting the webhook-only pods (webhooks.enabled): their Deployment, PDB and topology spread, and the Service.
+*/}}
+{{- define "relais.webhooksSelectorLabels" -}}
+{{ include "relais.selectorLabels" . }}
+app.kubernetes.io/component: webhooks
+{{- end }}
+
+{{/*
+Pod template shared by the main Deployment (component "server": workers, chat listener, HTTP) and the webhook-only
+Deployment (component "webhooks": HTTP only, RELAIS_WORKERS=false). Call with
+(dict "root" $ "component" "server"|"webhooks" "resources" <requests and limits>).
+*/}}
+{{- define "relais.podTemplate" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+{{- $selector := include (printf "relais.%sSelectorLabels" .component) $root -}}
+metadata:
+  labels:
+    {{- $selector | nindent 4 }}
+    app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+    {{- with $v.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- $annotations := dict }}
+  {{- if $v.config }}
+  {{- $_ := set $annotations "checksum/config" (include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum) }}
+  {{- end }}
+  {{- if $v.secrets.create }}
+  {{- $_ := set $annotations "checksum/secret" (include (print $root.Template.BasePath "/secret.yaml") $root | sha256sum) }}
+  {{- end }}
+  {{- $annotations = merge $annotations $v.podAnnotations }}
+  {{- with $annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  serviceAccountName: {{ include "relais.serviceAccountName" $root }}
+  automountServiceAccountToken: false
+  enableServiceLinks: false
+  terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
+  {{- with $v.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
+  {{- with $v.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  securityContext:
+    {{- include "relais.podSecurityContext" $root | nindent 4 }}
+  {{- if $v.topologySpread.enabled }}
+  topologySpreadConstraints:
+    {{- range $v.topologySpread.topologyKeys }}
+    - topologyKey: {{ . }}
+      maxSkew: {{ $v.topologySpread.maxSkew }}
+      whenUnsatisfiable: {{ $v.topologySpread.whenUnsatisfiable }}
+      labelSelector:
+        matchLabels:
+          {{- $selector | nindent 10 }}
+      matchLabelKeys:
+        - pod-template-hash
+    {{- end }}
+  {{- end }}
+  {{- with $v.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  containers:
+    - name: relais
+      image: {{ include "relais.image" $root | quote }}
+      imagePullPolicy: {{ $v.image.pullPolicy }}
+      args: ["serve"]
+      ports:
+        - name: http
+          containerPort: {{ $v.relais.port }}
+          protocol: TCP
+      env:
+        {{- include "relais.env" $root | nindent 8 }}
+        {{- if eq .component "webhooks" }}
+        - name: RELAIS_WORKERS
+          value: "false"
+        {{- end }}
+      startupProbe:
+        httpGet:
+          path: /healthz
+          port: http
+        periodSeconds: {{ $v.probes.startup.periodSeconds }}
+        timeoutSeconds: {{ $v.probes.startup.timeoutSeconds }}
+        failureThreshold: {{ $v.probes.startup.failureThreshold }}
+      livenessProbe:
+        httpGet:
+          path: /healthz
+          port: http
+        periodSeconds: {{ $v.probes.liveness.periodSeconds }}
+        timeoutSeconds: {{ $v.probes.liveness.timeoutSeconds }}
+        failureThreshold: {{ $v.probes.liveness.failureThreshold }}
+      readinessProbe:
+        httpGet:
+          path: /readyz/webhooks
+          port: http
+        periodSeconds: {{ $v.probes.readiness.periodSeconds }}
+        timeoutSeconds: {{ $v.probes.readiness.timeoutSeconds }}
+        failureThreshold: {{ $v.probes.readiness.failureThreshold }}
+      {{- if gt (int $v.preStopSleepSeconds) 0 }}
+      lifecycle:
+        preStop:
+          exec:
+            command: ["sleep", {{ $v.preStopSleepSeconds | int | quote }}]
+      {{- end }}
+      resources:
+        {{- toYaml .resources | nindent 8 }}
+      securityContext:
+        {{- include "relais.containerSecurityContext" $root | nindent 8 }}
+      volumeMounts:
+        {{- include "relais.volumeMounts" $root | nindent 8 }}
+  volumes:
+    {{- include "relais.volumes" $root | nindent 4 }}
+{{- end }}
