@@ -33,6 +33,8 @@ export interface RelaisConfig {
   };
   /** The built-in WhatsApp simulator stands in for Meta. */
   simulator: boolean;
+  /** Run job workers and compete for the chat listener here (RELAIS_WORKERS). */
+  workers: boolean;
   relayConcurrency: number;
   sendConcurrency: number;
   notePrefix: string;
@@ -171,6 +173,9 @@ export async function loadConfig(
   if (e.RELAIS_MASTER_KEY && e.RELAIS_MASTER_KEY_FILE) {
     warnings.push('Both RELAIS_MASTER_KEY and RELAIS_MASTER_KEY_FILE are set; RELAIS_MASTER_KEY is used');
   }
+  if (e.RELAIS_WORKERS === false && !e.DATABASE_URL) {
+    problems.push('RELAIS_WORKERS=false needs DATABASE_URL: with the embedded database no other replica can run the workers, so messages would wait forever. Unset RELAIS_WORKERS or use PostgreSQL');
+  }
   if (production && !e.DATABASE_URL) {
     warnings.push('DATABASE_URL is not set: production is running on the embedded PGlite database (one replica only, no external backups). Use PostgreSQL 15+');
   }
@@ -200,6 +205,7 @@ export async function loadConfig(
     },
     chat: { platform: e.CHAT_PLATFORM, mattermost, rocketchat },
     simulator,
+    workers: e.RELAIS_WORKERS,
     relayConcurrency: e.RELAY_CONCURRENCY,
     sendConcurrency: e.SEND_CONCURRENCY,
     notePrefix: e.RELAIS_NOTE_PREFIX,

@@ -80,6 +80,8 @@ export const envSchema = z.object({
   ROCKETCHAT_TEAM: z.string().min(1).optional().describe('Optional label for the Rocket.Chat side of routing (numbers still map to agents); rooms are private groups.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level.'),
   RELAIS_SIMULATOR: boolish.optional().describe('Force the built-in WhatsApp simulator on or off. Default: on in development when no WhatsApp credentials are set.'),
+  RELAIS_WORKERS: boolish.default(true)
+    .describe('Run the job workers (relay to chat, sends to WhatsApp, delivery indicators, retention, erasure upkeep) and compete for the chat listener in this replica. false: this replica only answers HTTP (webhooks, slash commands, admin API, health, metrics); other replicas with workers do the rest. Needs DATABASE_URL.'),
   RELAY_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8).describe('Relay jobs processed at once by this replica.'),
   MEDIA_MAX_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(100 * 1024 * 1024)
     .describe('Global cap on one inbound media file, on top of WhatsApp\'s per-type limits.'),

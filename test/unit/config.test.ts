@@ -41,6 +41,15 @@ describe('loadConfig', () => {
     expect(r.problems.join('\n')).toMatch(/simulator cannot run with RELAIS_ENV=production/);
   });
 
+  it('runs workers by default; a webhook-only replica needs PostgreSQL', async () => {
+    expect((await loadConfig({}, noFile)).config?.workers).toBe(true);
+    const alone = await loadConfig({ RELAIS_WORKERS: 'false' }, noFile);
+    expect(alone.config).toBeUndefined();
+    expect(alone.problems.join('\n')).toMatch(/RELAIS_WORKERS=false needs DATABASE_URL/);
+    const split = await loadConfig({ RELAIS_WORKERS: 'false', DATABASE_URL: 'postgres://relais@db:5432/relais' }, noFile);
+    expect(split.config?.workers).toBe(false);
+  });
+
   it('maps several numbers to their own teams from the YAML file, env number first', async () => {
     const yaml = `whatsapp:\n  numbers:\n    - phoneNumberId: "222222222"\n      team: sales\n      agents: [alice, "@sales"]\n`;
     const r = await loadConfig({
