@@ -1,6 +1,10 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signBody } from '../../src/whatsapp/signature.js';
 import { HAVE_FIXTURES, fixtureBytes, fixtureWithUniqueIds } from '../helpers/fixtures.js';
-import { VERIFY_TOKEN, startTestRelais, type TestRelais } from '../helpers/relais.js';
+import { APP_SECRET, VERIFY_TOKEN, startTestRelais, type TestRelais } from '../helpers/relais.js';
 
 // The webhook contract: verify, persist, acknowledge. No chat platform and no worker here:
 // what is asserted is what is durably stored when the 200 goes out.
@@ -57,6 +61,31 @@ describe.skipIf(!HAVE_FIXTURES)('POST /webhooks/whatsapp (needs ../shared/fixtur
     const big = '{"object":"whatsapp_business_account","pad":"' + 'x'.repeat(3 * 1024 * 1024) + '"}';
     const res = await r.postWebhook(big);
     expect(res.status).toBe(413);
+  });
+
+  // Over a real socket, as the Node adapter receives it: a declared length over the cap is refused
+  // before the body is read, and a chunked body (no Content-Length) is counted as it arrives.
+  it('applies the 3 MiB cap over HTTP to declared and chunked bodies alike', async () => {
+    const server = await new Promise<ServerType>((resolve) => { const s = serve({ fetch: r.runtime.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s)); });
+    const { port } = server.address() as AddressInfo;
+    const post = (body: string, chunked: boolean) => new Promise<number>((resolve, reject) => {
+      const bytes = Buffer.from(body);
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'x-hub-signature-256': signBody(APP_SECRET, bytes) };
+      if (!chunked) headers['content-length'] = String(bytes.length);
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/webhooks/whatsapp', method: 'POST', headers }, (res) => { res.resume(); resolve(res.statusCode!); });
+      req.on('error', reject);
+      if (chunked) { for (let i = 0; i < bytes.length; i += 64 * 1024) req.write(bytes.subarray(i, i + 64 * 1024)); req.end(); } else req.end(bytes);
+    });
+    try {
+      const big = '{"object":"whatsapp_business_account","pad":"' + 'x'.repeat(3 * 1024 * 1024) + '"}';
+      const before = await r.count('messages');
+      expect(await post(big, true)).toBe(413);
+      expect(await post(fixtureWithUniqueIds('text.json', 'chunked'), true)).toBe(200);
+      expect(await post(fixtureWithUniqueIds('text.json', 'declared'), false)).toBe(200);
+      expect(await r.count('messages')).toBe(before + 2);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('answers 400 to signed malformed JSON and keeps the bytes in quarantine', async () => {
