@@ -4,6 +4,7 @@
  * message. No plaintext word ever reaches the database: a posting holds a truncated keyed hash,
  * the row id, the customer id and the row's time. See docs/search.md for what that leaks.
  */
+import { intArray, textArray } from '../db/array-literal.js';
 import { sql } from 'drizzle-orm';
 import { openJson } from '../archive/envelope.js';
 import { reportDecryptFailure } from '../core/decrypt-failures.js';
@@ -104,18 +105,13 @@ export async function openSearchText(
   }
 }
 
-/** A PostgreSQL array literal of integers (values are numbers we computed, never user text). */
-export function intArray(values: readonly number[]): string {
-  return `{${values.map((v) => String(v | 0)).join(',')}}`;
-}
-
 /**
  * Inserts postings (`tokens[i]` of row `ids[i]`) for rows of `table`, in one statement; the time
  * and customer columns are copied from the row. Idempotent (ON CONFLICT DO NOTHING).
  */
 export async function writePostings(tx: Db, table: 'messages' | 'outbox', tokens: readonly number[], ids: readonly string[]): Promise<void> {
   if (tokens.length === 0) return;
-  const pairs = sql`unnest(${intArray(tokens)}::int[], ${`{${ids.join(',')}}`}::uuid[]) as t(token, id)`;
+  const pairs = sql`unnest(${intArray(tokens)}::int[], ${textArray(ids)}::uuid[]) as t(token, id)`;
   await tx.execute(table === 'messages'
     ? sql`insert into message_tokens (token, received_at, message_id, customer_id)
         select t.token, m.received_at, m.id, m.customer_id from ${pairs} join messages m on m.id = t.id on conflict do nothing`

@@ -5,6 +5,7 @@ import type { CustomerKeyStore } from '../archive/customer-keys.js';
 import { sealField, sealJson } from '../archive/envelope.js';
 import type { KeyRing } from '../archive/keyring.js';
 import { indexInboundMessages } from '../compliance/search-index.js';
+import { byteaArray, intArray, textArray } from '../db/array-literal.js';
 import type { Db } from '../db/client.js';
 import { customers, messages, outbox, statusEvents } from '../db/schema/index.js';
 import { RelaisError, errorCode } from './errors.js';
@@ -122,12 +123,18 @@ interface InboundRow {
  * their arrival order even when a batch shares one transaction. Returns the inserted ids.
  */
 async function insertInboundMessages(tx: Db, rows: InboundRow[]): Promise<Set<string>> {
-  const bytes = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  const values = sql.join(rows.map((v) => sql`(${v.id}::uuid, ${v.customerId}::uuid, 'inbound', ${v.wamidBidx}, ${bytes(v.wamidEnc)}::bytea, ${v.type}, ${bytes(v.contentEnc)}::bytea, ${v.refBidx}, ${v.keyVersion}::int, ${v.waTimestamp.toISOString()}::timestamptz, clock_timestamp())`), sql`, `);
+  // One statement text whatever the batch size (array parameters, see db/array-literal.ts):
+  // prepared once per connection, nine parameters instead of eleven per row.
   const result = await tx.execute<{ id: string; retired: number }>(sql`
     with m as (
       insert into ${messages} (id, customer_id, direction, wamid_bidx, wamid_enc, type, content_enc, ref_bidx, key_version, wa_timestamp, received_at)
-      values ${values}
+      select v.id, v.customer_id, 'inbound', v.wamid_bidx, v.wamid_enc, v.type, v.content_enc, v.ref_bidx, v.key_version, v.wa_timestamp, clock_timestamp()
+      from unnest(${textArray(rows.map((v) => v.id))}::uuid[], ${textArray(rows.map((v) => v.customerId))}::uuid[],
+        ${textArray(rows.map((v) => v.wamidBidx))}::text[], ${byteaArray(rows.map((v) => v.wamidEnc))}::bytea[],
+        ${textArray(rows.map((v) => v.type))}::text[], ${byteaArray(rows.map((v) => v.contentEnc))}::bytea[],
+        ${textArray(rows.map((v) => v.refBidx))}::text[], ${intArray(rows.map((v) => v.keyVersion))}::int[],
+        ${textArray(rows.map((v) => v.waTimestamp.toISOString()))}::timestamptz[])
+        as v(id, customer_id, wamid_bidx, wamid_enc, type, content_enc, ref_bidx, key_version, wa_timestamp)
       on conflict (wamid_bidx) do nothing
       returning id, customer_id, wa_timestamp
     ), c as (
