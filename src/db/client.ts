@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
+import { preparedStatements } from './prepared-client.js';
 import * as schema from './schema/index.js';
 
 export type Schema = typeof schema;
@@ -35,7 +36,7 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
       onnotice: () => {},
       connect_timeout: 10,
     });
-    const db = drizzlePostgres(client, { schema }) as unknown as Db;
+    const db = drizzlePostgres(preparedStatements(client), { schema }) as unknown as Db;
     return {
       kind: 'postgres',
       db,
