@@ -49,33 +49,35 @@ export function assertContextString(value: unknown, what: string): asserts value
  * Throws `RelaisError('invalid_argument')` on a non-uint32 number or a string with a lone surrogate.
  */
 export function encodeAad(parts: ReadonlyArray<string | number>): Uint8Array {
-  const encoded = parts.map((part, i) => {
+  // Two passes over the parts and one allocation: this runs for every sealed and opened field.
+  let total = 4;
+  for (const [i, part] of parts.entries()) {
     if (typeof part === 'number') {
       assertUint32(part, `AAD part ${i}`);
-      const out = new Uint8Array(5);
-      out[0] = TAG_UINT32;
-      new DataView(out.buffer).setUint32(1, part);
-      return out;
-    }
-    if (typeof part !== 'string' || LONE_SURROGATE.test(part)) {
+      total += 5;
+    } else if (typeof part !== 'string' || LONE_SURROGATE.test(part)) {
       throw new RelaisError('invalid_argument', `AAD part ${i} must be a well-formed string or a uint32`, { retryable: false });
+    } else {
+      total += 5 + Buffer.byteLength(part, 'utf8');
     }
-    const bytes = encoder.encode(part);
-    const out = new Uint8Array(5 + bytes.length);
-    out[0] = TAG_STRING;
-    new DataView(out.buffer).setUint32(1, bytes.length);
-    out.set(bytes, 5);
-    return out;
-  });
-  const total = 4 + encoded.reduce((n, e) => n + e.length, 0);
-  const aad = new Uint8Array(total);
-  new DataView(aad.buffer).setUint32(0, parts.length);
-  let at = 4;
-  for (const e of encoded) {
-    aad.set(e, at);
-    at += e.length;
   }
-  return aad;
+  const aad = Buffer.allocUnsafeSlow(total);
+  aad.writeUInt32BE(parts.length, 0);
+  let at = 4;
+  for (const part of parts) {
+    if (typeof part === 'number') {
+      aad[at] = TAG_UINT32;
+      aad.writeUInt32BE(part, at + 1);
+      at += 5;
+    } else {
+      // Well-formed (checked above), so the UTF-8 length counted is the length written.
+      const length = aad.write(part, at + 5, 'utf8');
+      aad[at] = TAG_STRING;
+      aad.writeUInt32BE(length, at + 1);
+      at += 5 + length;
+    }
+  }
+  return new Uint8Array(aad.buffer, aad.byteOffset, total);
 }
 
 function checkContext(ctx: FieldContext): void {

@@ -252,5 +252,7 @@ describe('encodeAad', () => {
     expect(hex(['', 'a'])).not.toBe(hex(['a', '']));
     expect(hex(['x'])).toBe('00000001' + '73' + '00000001' + '78');
     expect(hex([258])).toBe('00000001' + '75' + '00000102');
+    // Lengths are UTF-8 byte counts, not UTF-16 units.
+    expect(hex(['é', 7, '🚀'])).toBe('00000003' + '73' + '00000002' + 'c3a9' + '75' + '00000007' + '73' + '00000004' + 'f09f9a80');
   });
 });
