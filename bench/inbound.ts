@@ -37,71 +37,131 @@ async function baseline(pgUrl: string | undefined, seconds: number) {
   return r.perSec;
 }
 
-/** Relais in its own process (`relais serve`), the Mattermost fake and the load generator here. */
-async function bridge(pgUrl: string | undefined, seconds: number, rate: number) {
+/** Settings of one Relais process under test; `workers: false` makes it a webhook-only replica. */
+function relaisEnv(mmUrl: string, botToken: string, dir: string, port: number, pgUrl: string | undefined, masterKey: string, workers: boolean): Record<string, string> {
+  return {
+    RELAIS_MASTER_KEY: masterKey, RELAIS_DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1',
+    WHATSAPP_APP_SECRET: SECRET, WHATSAPP_VERIFY_TOKEN: 'v', WHATSAPP_ACCESS_TOKEN: 't', WHATSAPP_PHONE_NUMBER_ID: PHONE_ID,
+    MATTERMOST_URL: mmUrl, MATTERMOST_TOKEN: botToken, MATTERMOST_TEAM: 'support', LOG_LEVEL: 'error', RELAY_CONCURRENCY: '16',
+    ...(workers ? {} : { RELAIS_WORKERS: 'false' }),
+    ...(pgUrl ? { DATABASE_URL: pgUrl } : {}),
+  };
+}
+
+/**
+ * Relais as it runs in production, each replica in its own process, with the Mattermost fake and
+ * the load generator here. `split`: one webhook-only replica (RELAIS_WORKERS=false) takes every
+ * webhook and one worker replica relays to Mattermost (PostgreSQL only); else one process does both.
+ */
+async function bridge(pgUrl: string | undefined, seconds: number, rate: number, split: boolean, steadyRate = 100) {
   const mm = await startMattermostFake({ specDir: null });
   mm.addTeam('support');
   const bot = mm.addUser({ username: 'relais', isBot: true });
   mm.addToTeam('support', 'relais', { admin: true });
   const dir = await mkdtemp(path.join(tmpdir(), 'relais-bench-'));
+  const masterKey = randomBytes(32).toString('base64');
   const port = await freePort();
-  const relais = await startChild(buildRelais(), ['serve'], {
-    RELAIS_MASTER_KEY: randomBytes(32).toString('base64'), RELAIS_DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1',
-    WHATSAPP_APP_SECRET: SECRET, WHATSAPP_VERIFY_TOKEN: 'v', WHATSAPP_ACCESS_TOKEN: 't', WHATSAPP_PHONE_NUMBER_ID: PHONE_ID,
-    MATTERMOST_URL: mm.url, MATTERMOST_TOKEN: bot.token, MATTERMOST_TEAM: 'support', LOG_LEVEL: 'error', RELAY_CONCURRENCY: '16',
-    ...(pgUrl ? { DATABASE_URL: pgUrl } : {}),
-  }, port);
+  const relais = await startChild(buildRelais(), ['serve'], relaisEnv(mm.url, bot.token, dir, port, pgUrl, masterKey, !split), port);
   const url = `${relais.url}/webhooks/whatsapp`;
   const sentAt = new Map<number, number>();
   const stamp = (i: number) => { sentAt.set(i, Date.now()); return webhookBody(i); };
   const cpu0 = relais.cpuMs();
   const sustained = await drive({ url, seconds, concurrency: 32, body: stamp });
-  const firstOffered = 10_000_000;
-  const offered = await drive({ url, seconds, rate, body: (i) => stamp(i + firstOffered) });
-  // Webhook sent → bot post created in Mattermost, for the open-loop phase (drain bounded to 5 min).
-  const posted = () => mm.channels().flatMap((c) => mm.posts(c.id)).filter((p) => p.props?.relais_id);
-  const expected = sustained.ok + offered.ok;
-  for (let i = 0; i < 600 && posted().length < expected; i++) await new Promise((r) => setTimeout(r, 500));
-  const lat: number[] = [];
-  for (const p of posted()) {
-    const n = Number(/numéro (\d+)/.exec(p.message)?.[1]);
-    if (n >= firstOffered && sentAt.has(n)) lat.push(p.create_at - sentAt.get(n)!);
+  // CPU of the process that answered the webhooks, per accepted webhook, during the closed loop.
+  const ackCpuMs = (relais.cpuMs() - cpu0) / Math.max(1, sustained.ok);
+  const burstStart = 10_000_000;
+  const offered = await drive({ url, seconds, rate, body: (i) => stamp(i + burstStart) });
+  // Split: the worker replica starts now, as if it ran on other nodes during the two phases above
+  // (on this machine it would take the cores the webhook replica is being measured on).
+  let worker: Awaited<ReturnType<typeof startChild>> | undefined;
+  if (split) {
+    const workerPort = await freePort();
+    worker = await startChild(buildRelais(), ['serve'], relaisEnv(mm.url, bot.token, dir, workerPort, pgUrl, masterKey, true), workerPort);
   }
-  const rssMb = relais.peakRssMb();
+  const processes = [relais, ...(worker ? [worker] : [])];
+  const cpuAll = () => processes.reduce((a, p) => a + p.cpuMs(), 0);
+  const workerCpu0 = worker?.cpuMs() ?? 0;
+  const posted = () => mm.channels().flatMap((c) => mm.posts(c.id)).filter((p) => p.props?.relais_id);
+  /** Waits (bounded to 5 min) until `expected` posts exist; returns the relay rate seen meanwhile. */
+  const drain = async (expected: number) => {
+    const t0 = performance.now();
+    const n0 = posted().length;
+    for (let i = 0; i < 600 && posted().length < expected; i++) await new Promise((r) => setTimeout(r, 500));
+    return (posted().length - n0) / Math.max(0.5, (performance.now() - t0) / 1000);
+  };
+  const latencies = (from: number, to: number) => posted().flatMap((p) => {
+    const n = Number(/numéro (\d+)/.exec(p.message)?.[1]);
+    return n >= from && n < to && sentAt.has(n) ? [p.create_at - sentAt.get(n)!] : [];
+  });
+  // Webhook sent → bot post created in Mattermost: for the burst (a backlog forms at 1,000/s), then
+  // in steady state at `steadyRate`/s once the backlog is gone.
+  const relayedPerSec = await drain(sustained.ok + offered.ok);
+  const burstLat = latencies(burstStart, burstStart + offered.sent);
+  const steadyStart = 20_000_000;
+  const steady = await drive({ url, seconds, rate: steadyRate, body: (i) => stamp(i + steadyStart) });
+  await drain(sustained.ok + offered.ok + steady.ok);
+  const steadyLat = latencies(steadyStart, steadyStart + steady.sent);
+  const expected = sustained.ok + offered.ok + steady.ok;
+  const rssMb = Math.max(...processes.map((p) => p.peakRssMb()));
   // Everything Relais did for these messages: acknowledging, storing, relaying to Mattermost.
-  const cpuMsPerMessage = (relais.cpuMs() - cpu0) / Math.max(1, posted().length);
-  await relais.stop();
+  const cpuMsPerMessage = (cpuAll() - cpu0 - workerCpu0) / Math.max(1, posted().length);
+  for (const p of processes) await p.stop();
   await mm.close();
   await rm(dir, { recursive: true, force: true });
   return {
     msgsPerSec: sustained.perSec, sustainedFailed: sustained.failed,
     offeredOk: offered.ok, offeredFailed: offered.failed,
     ackP50Ms: percentile(offered.latencies, 50), ackP99Ms: percentile(offered.latencies, 99),
-    e2eP50Ms: percentile(lat, 50), e2eP99Ms: percentile(lat, 99), unposted: expected - posted().length, rssMb, cpuMsPerMessage,
+    e2eP50Ms: percentile(burstLat, 50), e2eP99Ms: percentile(burstLat, 99), steadyP50Ms: percentile(steadyLat, 50), steadyP99Ms: percentile(steadyLat, 99),
+    unposted: expected - posted().length, rssMb, cpuMsPerMessage, ackCpuMs, relayedPerSec,
   };
 }
 
-/** `npm run bench -- inbound`: PGlite and PostgreSQL; last line = JSON for PostgreSQL. */
-export async function benchInbound(opts: { seconds: number; rate: number; pgBase?: string }) {
-  const results: Record<string, Record<string, number>> = {};
-  for (const kind of ['pglite', 'postgres'] as const) {
-    if (kind === 'postgres' && !opts.pgBase) { console.log('postgres: skipped (set BENCH_DATABASE_URL or start PostgreSQL on 127.0.0.1:5432)'); continue; }
-    let pg = kind === 'postgres' ? await freshBenchDatabase('inbound', opts.pgBase!) : undefined;
-    const base = await baseline(pg?.url, opts.seconds);
-    if (pg) { await pg.drop(); pg = await freshBenchDatabase('inbound', opts.pgBase!); }
-    const b = await bridge(pg?.url, opts.seconds, opts.rate);
+/**
+ * `npm run bench -- inbound`: PGlite and PostgreSQL (`--db` picks one). On PostgreSQL, Relais runs
+ * twice: as one process, then split into a webhook-only replica and a worker replica. Last line:
+ * JSON for PostgreSQL, split run (one-process figures under "oneProcess").
+ */
+export async function benchInbound(opts: { seconds: number; rate: number; pgBase?: string; db?: 'pglite' | 'postgres' }) {
+  type Run = Awaited<ReturnType<typeof bridge>> & { baselinePerSec: number; ratio: number };
+  const results: Record<string, Run> = {};
+  const runs = [
+    { name: 'pglite', db: 'pglite', split: false },
+    { name: 'postgres · one process', db: 'postgres', split: false },
+    { name: 'postgres · webhook replica + worker replica', db: 'postgres', split: true },
+  ] as const;
+  let pgBaseline: number | undefined;
+  for (const run of runs) {
+    if (opts.db && opts.db !== run.db) continue;
+    if (run.db === 'postgres' && !opts.pgBase) { console.log('postgres: skipped (set BENCH_DATABASE_URL or start PostgreSQL on 127.0.0.1:5432)'); continue; }
+    let pg = run.db === 'postgres' ? await freshBenchDatabase('inbound', opts.pgBase!) : undefined;
+    let base = run.db === 'postgres' ? pgBaseline : undefined;
+    if (base === undefined) {
+      base = await baseline(pg?.url, opts.seconds);
+      if (run.db === 'postgres') pgBaseline = base;
+      if (pg) { await pg.drop(); pg = await freshBenchDatabase('inbound', opts.pgBase!); }
+    }
+    const b = await bridge(pg?.url, opts.seconds, opts.rate, run.split);
     if (pg) await pg.drop();
     const ratio = b.msgsPerSec / base;
-    results[kind] = { ...b, baselinePerSec: base, ratio };
-    console.log(`\n[inbound · ${kind}]`);
+    results[run.name] = { ...b, baselinePerSec: base, ratio };
+    console.log(`\n[inbound · ${run.name}]`);
     console.log(`  baseline (Hono + HMAC + 1 INSERT): ${base.toFixed(0)} req/s`);
     console.log(`  bridge sustained accepted:         ${b.msgsPerSec.toFixed(0)} msgs/s  (ratio ${ratio.toFixed(2)}; ${b.sustainedFailed} non-200)`);
     console.log(`  ack at ${opts.rate}/s offered:           p50 ${b.ackP50Ms.toFixed(1)} ms · p99 ${b.ackP99Ms.toFixed(1)} ms (${b.offeredOk} ok, ${b.offeredFailed} non-200)`);
-    console.log(`  webhook → Mattermost post:         p50 ${b.e2eP50Ms.toFixed(0)} ms · p99 ${b.e2eP99Ms.toFixed(0)} ms (${b.unposted} not posted within the 5-min drain)`);
-    console.log(`  peak RSS of the Relais process:    ${b.rssMb.toFixed(0)} MB`);
-    console.log(`  Relais CPU per message (end to end): ${b.cpuMsPerMessage.toFixed(2)} ms`);
+    console.log(`  webhook → Mattermost post, burst:  p50 ${b.e2eP50Ms.toFixed(0)} ms · p99 ${b.e2eP99Ms.toFixed(0)} ms (backlog of the ${opts.rate}/s phase; ${b.unposted} not posted within the 5-min drains)`);
+    console.log(`  webhook → Mattermost post, steady: p50 ${b.steadyP50Ms.toFixed(0)} ms · p99 ${b.steadyP99Ms.toFixed(0)} ms (100/s, no backlog)`);
+    console.log(`  relayed while draining:            ${b.relayedPerSec.toFixed(0)} msgs/s`);
+    console.log(`  peak RSS (largest Relais process): ${b.rssMb.toFixed(0)} MB`);
+    console.log(`  Relais CPU per message: ${b.ackCpuMs.toFixed(3)} ms to acknowledge, ${b.cpuMsPerMessage.toFixed(2)} ms end to end`);
   }
-  const kind = results.postgres ? 'postgres' : 'pglite';
-  const r = results[kind]!;
-  console.log(JSON.stringify({ bench: 'inbound', db: kind, msgsPerSec: Math.round(r.msgsPerSec!), baselinePerSec: Math.round(r.baselinePerSec!), ratio: Number(r.ratio!.toFixed(2)), ackP99Ms: Number(r.ackP99Ms!.toFixed(1)), e2eP99Ms: Math.round(r.e2eP99Ms!), rssMb: Math.round(r.rssMb!), cpuMsPerMessage: Number(r.cpuMsPerMessage!.toFixed(2)) }));
+  const json = (r: Run) => ({ msgsPerSec: Math.round(r.msgsPerSec), baselinePerSec: Math.round(r.baselinePerSec), ratio: Number(r.ratio.toFixed(2)), ackP99Ms: Number(r.ackP99Ms.toFixed(1)), e2eP99Ms: Math.round(r.e2eP99Ms), rssMb: Math.round(r.rssMb), cpuMsPerMessage: Number(r.cpuMsPerMessage.toFixed(2)), ackCpuMs: Number(r.ackCpuMs.toFixed(3)), relayedPerSec: Math.round(r.relayedPerSec), steadyE2eP99Ms: Math.round(r.steadyP99Ms) });
+  const split = results['postgres · webhook replica + worker replica'];
+  const one = results['postgres · one process'];
+  const main = split ?? one ?? results.pglite;
+  if (!main) return;
+  console.log(JSON.stringify({
+    bench: 'inbound', db: split || one ? 'postgres' : 'pglite', topology: split ? 'webhook+worker replicas' : 'one process',
+    ...json(main), ...(split && one ? { oneProcess: json(one) } : {}),
+  }));
 }

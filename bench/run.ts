@@ -20,7 +20,12 @@ async function pgReachable(url: string): Promise<boolean> {
 
 switch (name) {
   case 'inbound':
-    await benchInbound({ seconds: arg('--seconds', 10), rate: arg('--rate', 1000), pgBase: (await pgReachable(pgBase)) ? pgBase : undefined });
+    {
+    const i = rest.indexOf('--db');
+    const db = i >= 0 ? rest[i + 1] : undefined;
+    if (db !== undefined && db !== 'pglite' && db !== 'postgres') { console.error('--db takes pglite or postgres'); process.exitCode = 2; break; }
+    await benchInbound({ seconds: arg('--seconds', 10), rate: arg('--rate', 1000), db, pgBase: (await pgReachable(pgBase)) ? pgBase : undefined });
+  }
     break;
   case 'outbound': {
     const pg = (await pgReachable(pgBase)) ? pgBase : undefined;
@@ -34,7 +39,7 @@ switch (name) {
     break;
   }
   default:
-    console.error('Usage: npm run bench -- inbound [--seconds 10] [--rate 1000] | outbound [--customers 400] [--posts 10] | search [--messages 1000000] [--customers 10000] [--queries 200] [--explain]');
+    console.error('Usage: npm run bench -- inbound [--seconds 10] [--rate 1000] [--db pglite|postgres] | outbound [--customers 400] [--posts 10] | search [--messages 1000000] [--customers 10000] [--queries 200] [--explain]');
     process.exitCode = 2;
 }
 process.exit();
