@@ -139,6 +139,11 @@ export function indexInboundMessage(tx: Db, ring: KeyRing, messageId: string, co
   return indexInboundMessages(tx, ring, [{ messageId, content }], hashing);
 }
 
+/** The postings (token hashes) of a customer message, for a caller that writes them itself. Pure. */
+export function inboundTokenHashes(ring: KeyRing, content: InboundContent, hashing?: TokenHashing): number[] {
+  return hashTokens(ring, tokenize(inboundSearchText(content)), hashing);
+}
+
 /** The postings (token hashes) of an agent reply, for a caller that writes them itself. Pure. */
 export function outboxTokenHashes(ring: KeyRing, content: OutboundContent, hashing?: TokenHashing): number[] {
   return hashTokens(ring, tokenize(outboundSearchText(content)), hashing);

@@ -4,7 +4,7 @@ import { blindIndex } from '../archive/blind-index.js';
 import type { CustomerKeyStore } from '../archive/customer-keys.js';
 import { sealField, sealJson } from '../archive/envelope.js';
 import type { KeyRing } from '../archive/keyring.js';
-import { indexInboundMessages } from '../compliance/search-index.js';
+import { inboundTokenHashes } from '../compliance/search-index.js';
 import { byteaArray, intArray, textArray } from '../db/array-literal.js';
 import type { Db } from '../db/client.js';
 import { customers, messages, outbox, statusEvents } from '../db/schema/index.js';
@@ -63,7 +63,6 @@ export async function persistWebhook(tx: Db, deps: InboxDeps, parsed: ParsedWebh
 export async function persistWebhooks(tx: Db, deps: InboxDeps, batch: ParsedWebhook[]): Promise<InboxResult[]> {
   const results: InboxResult[] = batch.map(() => ({ stored: [], duplicates: [], statuses: [], unroutable: 0, anonymous: 0 }));
   const rows: (InboundRow & { result: InboxResult })[] = [];
-  const searchable: { messageId: string; content: InboundMessage['content'] }[] = [];
   for (const [i, parsed] of batch.entries()) {
     const result = results[i]!;
     for (const m of parsed.messages) {
@@ -76,7 +75,6 @@ export async function persistWebhooks(tx: Db, deps: InboxDeps, batch: ParsedWebh
       const stored: StoredContent = { content: m.content, markers: m.markers, customerName: m.customer.profileName };
       const ctx = { table: 'messages', rowId: messageId, keyVersion: customer.keyVersion };
       const refWamid = m.content.kind === 'reaction' ? m.content.targetWamid : m.markers.replyToWamid;
-      searchable.push({ messageId, content: m.content });
       rows.push({
         result,
         id: messageId,
@@ -88,6 +86,7 @@ export async function persistWebhooks(tx: Db, deps: InboxDeps, batch: ParsedWebh
         refBidx: refWamid ? blindIndex(deps.ring, 'wamid', refWamid) : null,
         keyVersion: customer.keyVersion,
         waTimestamp: new Date(m.timestamp * 1000),
+        tokens: inboundTokenHashes(deps.ring, m.content),
       });
     }
   }
@@ -99,7 +98,6 @@ export async function persistWebhooks(tx: Db, deps: InboxDeps, batch: ParsedWebh
     r.result.stored.push({ messageId: r.id, type: r.type });
   }
   if (jobs.length) await deps.enqueueRelays(tx, jobs);
-  if (jobs.length) await indexInboundMessages(tx, deps.ring, searchable.filter((x) => inserted.has(x.messageId)));
   for (const [i, parsed] of batch.entries()) {
     for (const s of parsed.statuses) {
       if (!deps.isKnownNumber(s.phoneNumberId)) { results[i]!.unroutable++; continue; }
@@ -114,10 +112,12 @@ export async function persistWebhooks(tx: Db, deps: InboxDeps, batch: ParsedWebh
 interface InboundRow {
   id: string; customerId: string; wamidBidx: string; wamidEnc: Uint8Array; type: string; contentEnc: Uint8Array;
   refBidx: string | null; keyVersion: number; waTimestamp: Date;
+  /** Search postings (token hashes, see compliance/search-index.ts). */
+  tokens: number[];
 }
 
 /**
- * Inserts inbound messages and moves each customer's `last_inbound_at` forward, in one
+ * Inserts inbound messages with their search postings and moves each customer's `last_inbound_at` forward, in one
  * statement. Rows whose wamid is already stored (redeliveries, also twice in one batch) are
  * skipped. `received_at` is `clock_timestamp()`, which advances row by row, so messages keep
  * their arrival order even when a batch shares one transaction. Returns the inserted ids.
@@ -136,7 +136,14 @@ async function insertInboundMessages(tx: Db, rows: InboundRow[]): Promise<Set<st
         ${textArray(rows.map((v) => v.waTimestamp.toISOString()))}::timestamptz[])
         as v(id, customer_id, wamid_bidx, wamid_enc, type, content_enc, ref_bidx, key_version, wa_timestamp)
       on conflict (wamid_bidx) do nothing
-      returning id, customer_id, wa_timestamp
+      returning id, customer_id, wa_timestamp, received_at
+    ), p as (
+      -- Search postings of the rows really inserted (a redelivery adds none).
+      insert into message_tokens (token, received_at, message_id, customer_id)
+      select t.token, m.received_at, m.id, m.customer_id
+      from unnest(${intArray(rows.flatMap((v) => v.tokens))}::int[], ${textArray(rows.flatMap((v) => v.tokens.map(() => v.id)))}::uuid[]) as t(token, id)
+      join m on m.id = t.id
+      on conflict do nothing
     ), c as (
       update ${customers} set last_inbound_at = greatest(${customers}.last_inbound_at, latest.at), updated_at = now()
       from (select customer_id, max(wa_timestamp) as at from m group by customer_id) as latest
