@@ -36,6 +36,12 @@ export interface RelayDeps {
   afterPostBeforeCommit?(messageId: string): Promise<void>;
   /** Internal-note prefix shown in the channel purpose. */
   notePrefix: string;
+  /**
+   * Called after a job's drain relayed messages of the customer beyond the job's own: their own
+   * jobs, still queued behind this one, now have nothing to do (and the queue would hand them out
+   * one at a time, in order, at a full claim/complete cycle each).
+   */
+  onDrained?(customerId: string, messageIds: string[]): Promise<void>;
 }
 
 /** Pending messages of one customer relayed by one job, oldest first. */
@@ -113,10 +119,10 @@ export function createRelayWorker(deps: RelayDeps) {
   }
 
   /**
-   * Relays the job's message after every earlier pending message of the same customer. The queue
-   * runs one job per customer at a time (key_strict_fifo), so draining the backlog here keeps
-   * the conversation in order and spares the later jobs a round of queue latency each: they find
-   * their message already posted.
+   * Relays the job's message after every earlier pending message of the same customer, then the
+   * newer ones of the same batch. The queue runs one job per customer at a time (key_strict_fifo),
+   * so draining the backlog here keeps the conversation in order and spares the later jobs a round
+   * of queue latency each: their jobs are removed, or find their message already posted.
    */
   async function relay(job: { messageId: string; customerId?: string }): Promise<'posted' | 'already' | 'reacted'> {
     let customerId = job.customerId;
@@ -128,9 +134,13 @@ export function createRelayWorker(deps: RelayDeps) {
     }
     // A long backlog is drained batch by batch, oldest first, until the job's own message is done.
     const skip = new Set<string>();
+    const drained: string[] = [];
     for (;;) {
-      const r = await relayBatch(customerId, job.messageId, skip);
-      if (r !== 'more') return r;
+      const r = await relayBatch(customerId, job.messageId, skip, drained);
+      if (r !== 'more') {
+        if (drained.length && deps.onDrained) await deps.onDrained(customerId, drained);
+        return r;
+      }
     }
   }
 
@@ -139,7 +149,7 @@ export function createRelayWorker(deps: RelayDeps) {
    * `messageId` when it was in the batch, 'already' when it is no longer pending, 'more' when it
    * lies beyond a full batch.
    */
-  async function relayBatch(customerId: string, messageId: string, skip: Set<string>): Promise<'posted' | 'already' | 'reacted' | 'more'> {
+  async function relayBatch(customerId: string, messageId: string, skip: Set<string>, drained: string[]): Promise<'posted' | 'already' | 'reacted' | 'more'> {
     // The pending backlog and its customer in one round trip.
     const rows = await deps.db.select({ m: messages, c: customers }).from(messages)
       .innerJoin(customers, eq(customers.id, messages.customerId))
@@ -161,20 +171,29 @@ export function createRelayWorker(deps: RelayDeps) {
       await deps.db.update(messages).set({ relayState: 'sending', relayAttemptAt: at }).where(and(inArray(messages.id, pending), eq(messages.relayState, 'pending')));
       for (const m of backlog) if (m.relayState === 'pending') { m.relayState = 'sending'; m.relayAttemptAt = at; m.reconcile = false; }
     }
+    // Oldest first. The job's own message waits for every earlier one; once it is posted, the
+    // newer messages already loaded go too (their queued jobs are then removed by onDrained), so a
+    // backlog drains at chat speed rather than at one queue cycle per message.
+    let own: 'posted' | 'already' | 'reacted' | undefined;
     for (const m of backlog) {
       try {
         const r = await relayOne(m, customer);
-        if (m.id === messageId) return r;
+        if (m.id === messageId) own = r;
+        else drained.push(m.id);
       } catch (err) {
-        // A permanent failure of an earlier message is that message's own job's business.
-        if (isRetryable(err) || m.id === messageId) {
+        if (m.id === messageId) {
           if (!isRetryable(err)) await markFailed(m.id, errorCode(err));
           throw err;
         }
+        // A newer message that fails is left to its own job (still queued: it was not drained).
+        if (own) break;
+        // An earlier one: retry the job later to keep the order, unless it failed for good, which
+        // is that message's own job's business.
+        if (isRetryable(err)) throw err;
         skip.add(m.id);
       }
     }
-    return 'more';
+    return own ?? 'more';
   }
   return relay;
 

@@ -124,6 +124,19 @@ export async function startRelayWorkers(d: {
     mediaCap: (m) => Math.min(config.mediaMaxBytes, mediaCap(m.kind, { animated: m.animated })),
     afterPostBeforeCommit: d.afterPostBeforeCommit,
     notePrefix: config.notePrefix,
+    // The jobs of messages a drain already relayed are deleted while still queued. Safe under
+    // key_strict_fifo: no other job of this customer can be active while this one runs. A job
+    // missed here (or deleted twice) is harmless: it would find its message posted.
+    onDrained: async (customerId, messageIds) => {
+      try {
+        const relayed = new Set(messageIds);
+        const queued = await queue.boss.findJobs<{ messageId?: string }>(QUEUES.relay, { key: customerId, queued: true, limit: 1000 });
+        const done = queued.filter((j) => j.data?.messageId && relayed.has(j.data.messageId)).map((j) => j.id);
+        if (done.length) await queue.boss.deleteJob(QUEUES.relay, done);
+      } catch (err) {
+        logger.warn({ code: errorCode(err), err: dbErrorFields(err) }, 'could not remove the queued relay jobs of messages already relayed; they will find nothing to do');
+      }
+    },
   });
   await workInBatches<{ messageId: string; customerId?: string }>(queue.boss, QUEUES.relay, { workers: 2, batchSize: config.relayConcurrency }, async (data, jobId, attempt) => {
     try {
