@@ -46,6 +46,8 @@ export interface RelayDeps {
 
 /** Pending messages of one customer relayed by one job, oldest first. */
 const BACKLOG_BATCH = 100;
+/** How long a relay job keeps posting the newer messages of its customer after its own. */
+const DRAIN_BUDGET_MS = 10_000;
 
 /** How long a channel is trusted to exist (not archived) before ensureCustomerChannel runs again. */
 const CHANNEL_RECHECK_MS = 5 * 60_000;
@@ -175,7 +177,10 @@ export function createRelayWorker(deps: RelayDeps) {
     // newer messages already loaded go too (their queued jobs are then removed by onDrained), so a
     // backlog drains at chat speed rather than at one queue cycle per message.
     let own: 'posted' | 'already' | 'reacted' | undefined;
+    const started = Date.now();
     for (const m of backlog) {
+      // A slow chat server must not hold the job near the queue's expiry: the rest go with their own jobs.
+      if (own && Date.now() - started > DRAIN_BUDGET_MS) break;
       try {
         const r = await relayOne(m, customer);
         if (m.id === messageId) own = r;

@@ -46,6 +46,8 @@ export interface SendDeps {
   onTokenInvalid(): void;
   /** How often one job retries a rate-limited send in place before handing back to the queue. */
   inPlaceRetries?: number;
+  /** Called with the newer rows a job sent after its own: their queued jobs have nothing left to do. */
+  onDrained?(customerId: string, outboxIds: string[]): Promise<void>;
   /** Test seam: sleeps (virtual in tests). */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -59,6 +61,9 @@ type OutboxRow = typeof outbox.$inferSelect;
  * again: the agent gets a notice to check and resend, so a customer never receives a message twice.
  * Throws a retryable RelaisError for the queue to retry; permanent errors end in a notice.
  */
+/** How long a send job keeps sending the newer replies of its customer after its own. */
+const DRAIN_BUDGET_MS = 10_000;
+
 export function createSendWorker(deps: SendDeps) {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const readMarked = new Map<string, string>();
@@ -112,8 +117,9 @@ export function createSendWorker(deps: SendDeps) {
   /**
    * Sends the job's row after every earlier queued row of the same customer, oldest first. The
    * queue runs one job per customer at a time (key_strict_fifo), so this keeps the conversation in
-   * order and spares later jobs a queue round-trip each (they find their row already sent).
-   * A retryable error stops the drain: the job is retried and the order is kept.
+   * order and spares later jobs a queue round-trip each (their jobs are removed, or find their row
+   * already sent). A retryable error before the job's own row stops the drain: the job is retried
+   * and the order is kept.
    */
   async function send(job: { outboxId: string; customerId?: string }, opts: { lastAttempt?: boolean } = {}): Promise<'sent' | 'skipped' | 'failed'> {
     let customerId = job.customerId;
@@ -128,9 +134,28 @@ export function createSendWorker(deps: SendDeps) {
       .innerJoin(customers, eq(customers.id, outbox.customerId))
       .where(and(eq(outbox.customerId, customerId), eq(outbox.state, 'queued')))
       .orderBy(asc(outbox.createdAt)).limit(100);
+    // Once the job's own row is done, the newer rows already loaded go too, and their queued jobs
+    // are removed (onDrained): a burst of replies goes out at WhatsApp's pace, not at one queue
+    // cycle per reply. A newer row that fails retryably is left to its own job.
+    let own: 'sent' | 'skipped' | 'failed' | undefined;
+    const drained: string[] = [];
+    const started = Date.now();
     for (const r of rows) {
-      const outcome = await sendOne(r.o, r.c, opts.lastAttempt === true && r.o.id === job.outboxId);
-      if (r.o.id === job.outboxId) return outcome;
+      if (r.o.id === job.outboxId) { own = await sendOne(r.o, r.c, opts.lastAttempt === true); continue; }
+      if (!own) { await sendOne(r.o, r.c); continue; }
+      // Per-recipient pacing can make each further reply wait seconds: the job stops well before
+      // the queue would consider it expired, and the rest go with their own jobs.
+      if (Date.now() - started > DRAIN_BUDGET_MS) break;
+      try {
+        await sendOne(r.o, r.c);
+        drained.push(r.o.id);
+      } catch {
+        break;
+      }
+    }
+    if (own) {
+      if (drained.length && deps.onDrained) await deps.onDrained(customerId, drained);
+      return own;
     }
     // Not queued any more (sent by an earlier job's drain, or left in `sending` by a crash), or
     // beyond this batch.

@@ -145,6 +145,23 @@ export async function workInBatches<T extends object>(
   }))) as never);
 }
 
+/**
+ * Deletes the still-queued jobs of `queue` under singleton key `key` whose `data[field]` is one of
+ * `values`: jobs a drain made pointless (see the relay and send workers). Call it only from a job
+ * of the same key on a key_strict_fifo queue, so none of them can be running meanwhile. Never
+ * throws: a job left behind only finds nothing to do; the failure is logged.
+ */
+export async function removeQueuedJobs(boss: PgBoss, logger: Logger, queue: string, key: string, field: string, values: readonly string[]): Promise<void> {
+  try {
+    const wanted = new Set(values);
+    const queued = await boss.findJobs<Record<string, unknown>>(queue, { key, queued: true, limit: 1000 });
+    const done = queued.filter((j) => typeof j.data?.[field] === 'string' && wanted.has(j.data[field] as string)).map((j) => j.id);
+    if (done.length) await boss.deleteJob(queue, done);
+  } catch (err) {
+    logger.warn({ queue, err: dbErrorFields(err) }, 'could not remove queued jobs made pointless by a drain; they will find nothing to do');
+  }
+}
+
 async function ensureQueue(boss: PgBoss, name: string, options: object): Promise<void> {
   const existing = await boss.getQueue(name);
   if (!existing) {

@@ -13,7 +13,7 @@ import type { Database, Db } from '../db/client.js';
 import { quarantine as quarantineTable } from '../db/schema/index.js';
 import { dbErrorFields, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { QUEUES, workInBatches, type Queue } from '../queue/boss.js';
+import { QUEUES, removeQueuedJobs, workInBatches, type Queue } from '../queue/boss.js';
 import { mediaCap } from '../whatsapp/media-limits.js';
 
 /**
@@ -127,16 +127,7 @@ export async function startRelayWorkers(d: {
     // The jobs of messages a drain already relayed are deleted while still queued. Safe under
     // key_strict_fifo: no other job of this customer can be active while this one runs. A job
     // missed here (or deleted twice) is harmless: it would find its message posted.
-    onDrained: async (customerId, messageIds) => {
-      try {
-        const relayed = new Set(messageIds);
-        const queued = await queue.boss.findJobs<{ messageId?: string }>(QUEUES.relay, { key: customerId, queued: true, limit: 1000 });
-        const done = queued.filter((j) => j.data?.messageId && relayed.has(j.data.messageId)).map((j) => j.id);
-        if (done.length) await queue.boss.deleteJob(QUEUES.relay, done);
-      } catch (err) {
-        logger.warn({ code: errorCode(err), err: dbErrorFields(err) }, 'could not remove the queued relay jobs of messages already relayed; they will find nothing to do');
-      }
-    },
+    onDrained: (customerId, messageIds) => removeQueuedJobs(queue.boss, logger, QUEUES.relay, customerId, 'messageId', messageIds),
   });
   await workInBatches<{ messageId: string; customerId?: string }>(queue.boss, QUEUES.relay, { workers: 2, batchSize: config.relayConcurrency }, async (data, jobId, attempt) => {
     try {

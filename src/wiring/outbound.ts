@@ -16,7 +16,7 @@ import type { Database, Db } from '../db/client.js';
 import { templates } from '../db/schema/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { QUEUES, workInBatches, type Queue } from '../queue/boss.js';
+import { QUEUES, removeQueuedJobs, workInBatches, type Queue } from '../queue/boss.js';
 import { fetchTemplates } from '../whatsapp/templates-api.js';
 
 export interface OutboundWiring {
@@ -83,6 +83,8 @@ export async function startOutbound(w: OutboundWiring) {
       db, ring: w.ring, keys: w.keys, platform, whatsapp: w.whatsapp, metrics, logger, lang, perNumber, perRecipient,
       markReadOnReply: config.whatsapp.markRead, listTemplates,
       showIndicator, onTokenInvalid: w.onTokenInvalid, sleep: w.sleep,
+      // The jobs of replies a drain already sent are deleted while still queued (see removeQueuedJobs).
+      onDrained: (customerId, outboxIds) => removeQueuedJobs(queue.boss, logger, QUEUES.send, customerId, 'outboxId', outboxIds),
     });
     await workInBatches<{ outboxId: string; customerId?: string }>(queue.boss, QUEUES.send, { workers: 2, batchSize: config.sendConcurrency }, async (data, jobId, attempt) => {
       try {
