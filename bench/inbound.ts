@@ -55,6 +55,14 @@ function relaisEnv(mmUrl: string, botToken: string, dir: string, port: number, p
  */
 async function bridge(pgUrl: string | undefined, seconds: number, rate: number, split: boolean, steadyRate = 100) {
   const mm = await startMattermostFake({ specDir: null });
+  // When each post was created, by this process's clock (the fake's create_at runs ahead of the
+  // wall clock when it creates more than one post per millisecond: it keeps them strictly ordered).
+  const relayed = new Map<string, { at: number; n: number }>();
+  mm.onBroadcast((b) => {
+    if (b.event !== 'posted' || typeof b.data.post !== 'string') return;
+    const post = JSON.parse(b.data.post) as { id: string; message: string; props?: Record<string, unknown> };
+    if (post.props?.relais_id) relayed.set(post.id, { at: Date.now(), n: Number(/numéro (\d+)/.exec(post.message)?.[1]) });
+  });
   mm.addTeam('support');
   const bot = mm.addUser({ username: 'relais', isBot: true });
   mm.addToTeam('support', 'relais', { admin: true });
@@ -81,18 +89,14 @@ async function bridge(pgUrl: string | undefined, seconds: number, rate: number, 
   const processes = [relais, ...(worker ? [worker] : [])];
   const cpuAll = () => processes.reduce((a, p) => a + p.cpuMs(), 0);
   const workerCpu0 = worker?.cpuMs() ?? 0;
-  const posted = () => mm.channels().flatMap((c) => mm.posts(c.id)).filter((p) => p.props?.relais_id);
   /** Waits (bounded to 5 min) until `expected` posts exist; returns the relay rate seen meanwhile. */
   const drain = async (expected: number) => {
     const t0 = performance.now();
-    const n0 = posted().length;
-    for (let i = 0; i < 600 && posted().length < expected; i++) await new Promise((r) => setTimeout(r, 500));
-    return (posted().length - n0) / Math.max(0.5, (performance.now() - t0) / 1000);
+    const n0 = relayed.size;
+    for (let i = 0; i < 600 && relayed.size < expected; i++) await new Promise((r) => setTimeout(r, 500));
+    return (relayed.size - n0) / Math.max(0.5, (performance.now() - t0) / 1000);
   };
-  const latencies = (from: number, to: number) => posted().flatMap((p) => {
-    const n = Number(/numéro (\d+)/.exec(p.message)?.[1]);
-    return n >= from && n < to && sentAt.has(n) ? [p.create_at - sentAt.get(n)!] : [];
-  });
+  const latencies = (from: number, to: number) => [...relayed.values()].flatMap(({ at, n }) => (n >= from && n < to && sentAt.has(n) ? [at - sentAt.get(n)!] : []));
   // Webhook sent → bot post created in Mattermost: for the burst (a backlog forms at 1,000/s), then
   // in steady state at `steadyRate`/s once the backlog is gone.
   const relayedPerSec = await drain(sustained.ok + offered.ok);
@@ -104,7 +108,7 @@ async function bridge(pgUrl: string | undefined, seconds: number, rate: number, 
   const expected = sustained.ok + offered.ok + steady.ok;
   const rssMb = Math.max(...processes.map((p) => p.peakRssMb()));
   // Everything Relais did for these messages: acknowledging, storing, relaying to Mattermost.
-  const cpuMsPerMessage = (cpuAll() - cpu0 - workerCpu0) / Math.max(1, posted().length);
+  const cpuMsPerMessage = (cpuAll() - cpu0 - workerCpu0) / Math.max(1, relayed.size);
   for (const p of processes) await p.stop();
   await mm.close();
   await rm(dir, { recursive: true, force: true });
@@ -113,7 +117,7 @@ async function bridge(pgUrl: string | undefined, seconds: number, rate: number, 
     offeredOk: offered.ok, offeredFailed: offered.failed,
     ackP50Ms: percentile(offered.latencies, 50), ackP99Ms: percentile(offered.latencies, 99),
     e2eP50Ms: percentile(burstLat, 50), e2eP99Ms: percentile(burstLat, 99), steadyP50Ms: percentile(steadyLat, 50), steadyP99Ms: percentile(steadyLat, 99),
-    unposted: expected - posted().length, rssMb, cpuMsPerMessage, ackCpuMs, relayedPerSec,
+    unposted: expected - relayed.size, rssMb, cpuMsPerMessage, ackCpuMs, relayedPerSec,
   };
 }
 

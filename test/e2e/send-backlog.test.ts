@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAVE_FIXTURES, fixtureWithUniqueIds } from '../helpers/fixtures.js';
+import { HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { eventually } from '../helpers/relais.js';
 import { CHAT_PLATFORMS } from '../helpers/chat-world.js';
-import { startWorld, type World } from '../helpers/world.js';
+import { openConversation, startWorld, type World } from '../helpers/world.js';
 
 // A burst of replies queues behind a send that WhatsApp refused for a moment (5xx): the retried
 // job sends its own reply and then the newer ones, in order, exactly once, and the jobs of those
@@ -13,11 +13,7 @@ describe.skipIf(!HAVE_FIXTURES).each(CHAT_PLATFORMS)('reply backlog on %s (needs
   beforeAll(async () => {
     // In-place retry waits are instant here; the queue's own retry delay (2 s) still applies.
     w = await startWorld({ platform, sleep: async () => {} });
-    expect((await w.relais.postWebhook(fixtureWithUniqueIds('text.json', 'open'))).status).toBe(200);
-    await eventually(async () => (await w.relais.count('messages', `relay_state = 'posted'`)) === 1, 'customer message posted');
-    await w.relais.query(`update customers set last_inbound_at = now()`);
-    channel = w.chat.customerChannels()[0]!.id;
-    await eventually(async () => w.relais.runtime.outbound?.listener?.isLeader(), 'listener elected');
+    channel = await openConversation(w);
   });
   afterAll(async () => { await w?.stop(); });
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHAT_PLATFORMS } from '../helpers/chat-world.js';
-import { HAVE_FIXTURES, fixtureWithUniqueIds } from '../helpers/fixtures.js';
+import { HAVE_FIXTURES } from '../helpers/fixtures.js';
 import { eventually } from '../helpers/relais.js';
-import { startWorld, type World } from '../helpers/world.js';
+import { openConversation, startWorld, type World } from '../helpers/world.js';
 
 // The last attempt of a send job settles itself: the agents are told, the job completes, and the
 // conversation's next replies are not held behind a failed job (pg-boss key_strict_fifo).
@@ -12,11 +12,7 @@ describe.skipIf(!HAVE_FIXTURES).each(CHAT_PLATFORMS)('send retries exhausted on 
   beforeAll(async () => {
     w = await startWorld({ platform });
     await w.relais.runtime.queue.boss.updateQueue('send', { retryLimit: 0 } as never);
-    expect((await w.relais.postWebhook(fixtureWithUniqueIds('text.json', 'open'))).status).toBe(200);
-    await eventually(async () => (await w.relais.count('messages', `relay_state = 'posted'`)) === 1, 'customer message posted');
-    await w.relais.query(`update customers set last_inbound_at = now()`);
-    channel = w.chat.customerChannels()[0]!.id;
-    await eventually(async () => w.relais.runtime.outbound?.listener?.isLeader(), 'listener elected');
+    channel = await openConversation(w);
   });
   afterAll(async () => { await w?.stop(); });
 

@@ -1,7 +1,8 @@
 import type { ChatPlatform } from '../../src/chat/platform.js';
 import { startGraphFake, type RunningGraphFake } from '../fakes/graph-api.js';
 import { startChatWorld, type ChatKind, type ChatWorld } from './chat-world.js';
-import { startTestRelais, type TestRelais, type TestRelaisOptions } from './relais.js';
+import { HAVE_FIXTURES, fixtureWithUniqueIds } from './fixtures.js';
+import { eventually, startTestRelais, type TestRelais, type TestRelaisOptions } from './relais.js';
 
 /**
  * The whole world for end-to-end tests: a chat fake (Mattermost or Rocket.Chat) with a bot and
@@ -39,4 +40,20 @@ export async function startWorld(opts: Omit<TestRelaisOptions, 'platform'> & { p
       await chat.close();
     },
   };
+}
+
+/**
+ * The first customer writes (Meta's text.json sample) and agents may answer: the message is
+ * posted, the 24-hour window is open as of now, the chat listener is elected. Returns the
+ * customer's channel id. Needs ../shared/fixtures.
+ */
+export async function openConversation(w: World): Promise<string> {
+  if (!HAVE_FIXTURES) throw new Error('openConversation needs ../shared/fixtures');
+  const res = await w.relais.postWebhook(fixtureWithUniqueIds('text.json', 'open'));
+  if (res.status !== 200) throw new Error(`the customer's webhook was answered ${res.status}`);
+  await eventually(async () => (await w.relais.count('messages', `relay_state = 'posted'`)) >= 1, 'customer message posted');
+  // The sample's timestamp is from 2022: open the window as if the customer wrote just now.
+  await w.relais.query(`update customers set last_inbound_at = now()`);
+  await eventually(async () => w.relais.runtime.outbound?.listener?.isLeader(), 'listener elected');
+  return w.chat.customerChannels()[0]!.id;
 }

@@ -34,7 +34,7 @@ import { addTeamMember, registerTeamRoutes } from './routes/teams.js';
 import { registerUserRoutes } from './routes/users.js';
 import { createFakeServer, type RequestRecord } from './server.js';
 import { SpecValidator, type SpecStatus, type SpecViolation } from './spec-validator.js';
-import { FakeState, newId, type StoredFile } from './state.js';
+import { FakeState, newId, type FakeBroadcast, type StoredFile } from './state.js';
 import { WebSocketHub } from './websocket.js';
 
 export type { FailOptions, FaultPattern, RequestRecord, SpecStatus, SpecViolation, StoredFile };
@@ -91,6 +91,8 @@ export interface MattermostFake {
   /** Requests to endpoints whose fragment is not among the shared spec files. */
   readonly specUnchecked: string[];
   openWebSockets(): number;
+  /** Calls `listener` for every event the server broadcasts, as it happens (benchmarks time posts with it). */
+  onBroadcast(listener: (b: FakeBroadcast) => void): void;
 
   // ---- faults ----
   failNext(pattern: FaultPattern, opts: FailOptions): void;
@@ -201,6 +203,7 @@ export async function startMattermostFake(opts: MattermostFakeOptions = {}): Pro
     specStatus: spec.status,
     specUnchecked: spec.unchecked,
     openWebSockets: () => hub.openConnections(),
+    onBroadcast: (listener) => state.onBroadcast(listener),
 
     failNext: (p, o) => faults.failNext(p, o),
     resetAfterAccept: (p, times) => faults.resetAfterAccept(p, times),
