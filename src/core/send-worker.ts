@@ -54,6 +54,9 @@ export interface SendDeps {
 
 type OutboxRow = typeof outbox.$inferSelect;
 
+/** How long a send job keeps sending the newer replies of its customer after its own. */
+const DRAIN_BUDGET_MS = 10_000;
+
 /**
  * Sends one outbox row to WhatsApp. Called by the `send` queue worker (FIFO per customer).
  * Idempotent: a sent or failed row is skipped; a row found in `sending` (the process died during
@@ -61,9 +64,6 @@ type OutboxRow = typeof outbox.$inferSelect;
  * again: the agent gets a notice to check and resend, so a customer never receives a message twice.
  * Throws a retryable RelaisError for the queue to retry; permanent errors end in a notice.
  */
-/** How long a send job keeps sending the newer replies of its customer after its own. */
-const DRAIN_BUDGET_MS = 10_000;
-
 export function createSendWorker(deps: SendDeps) {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const readMarked = new Map<string, string>();
