@@ -42,7 +42,7 @@ export interface RuntimeOptions {
   metrics?: Metrics;
   /** Start the HTTP listener (false in tests that call `app.request`). */
   listen?: boolean;
-  /** Run the relay worker in this process. */
+  /** Run the job workers in this process (default: the config's RELAIS_WORKERS). */
   workers?: boolean;
   /** Use this chat platform instead of the configured one (tests). */
   platform?: ChatPlatform | null;
@@ -87,6 +87,7 @@ export interface Runtime {
  */
 export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): Promise<Runtime> {
   const { logger } = opts;
+  const runWorkers = opts.workers ?? config.workers;
   const metrics = opts.metrics ?? createMetrics();
   const missing = [...(opts.missing ?? [])];
   const warnings = [...(opts.warnings ?? [])];
@@ -169,8 +170,8 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
       metrics.whatsappTokenValid.set(0);
       logger.error('the WhatsApp access token was refused (190): renew WHATSAPP_ACCESS_TOKEN; /readyz reports not ready');
     },
-    workers: opts.workers !== false,
-    listener: opts.listener ?? opts.workers !== false,
+    workers: runWorkers,
+    listener: opts.listener ?? runWorkers,
     listenerPollMs: opts.listenerPollMs,
     sleep: opts.sleep,
   }) : undefined;
@@ -191,16 +192,16 @@ export async function startRuntime(config: RelaisConfig, opts: RuntimeOptions): 
     }
   }
 
-  if (platform && opts.workers !== false) {
+  if (platform && runWorkers) {
     await startRelayWorkers({
       database, queue, keys, platform, mediaSource, metrics, logger, config: effective,
       afterPostBeforeCommit: opts.afterPostBeforeCommit,
     });
   }
   // Daily retention run at 03:00 UTC (docs/retention.md); runs here when this process runs workers.
-  await startRetentionJob({ queue, deps: { db: database.db, ring, keys, config: effective, logger, metrics, platform }, workers: opts.workers !== false });
+  await startRetentionJob({ queue, deps: { db: database.db, ring, keys, config: effective, logger, metrics, platform }, workers: runWorkers });
   // Hourly: erasures whose chat step waits for the chat server, rows restored from a backup (docs/data-subject-requests.md).
-  await startErasureUpkeep({ queue, deps: { db: database.db, ring, keys, config: effective, logger, metrics, platform }, workers: opts.workers !== false });
+  await startErasureUpkeep({ queue, deps: { db: database.db, ring, keys, config: effective, logger, metrics, platform }, workers: runWorkers });
 
   const app = createApp({
     logger, metrics, language: config.language,

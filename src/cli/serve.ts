@@ -12,7 +12,7 @@ export async function runServe(env: NodeJS.ProcessEnv): Promise<number> {
     return 1;
   }
   for (const w of r.warnings) logger.warn({ warning: w }, 'configuration warning');
-  const runtime = await startRuntime(r.config, { logger, listen: true, workers: r.config.workers, missing: r.missing, warnings: r.warnings });
+  const runtime = await startRuntime(r.config, { logger, listen: true, missing: r.missing, warnings: r.warnings });
   logger.info({ url: runtime.url, simulator: Boolean(runtime.simulator), workers: r.config.workers }, 'relais is listening');
   const base = r.config.publicUrl ?? runtime.url;
   const lines = [`Relais is running on ${runtime.url}`];

@@ -83,7 +83,7 @@ export async function startTestRelais(opts: TestRelaisOptions = {}): Promise<Tes
     logger: logs.logger,
     listen: false,
     inMemoryDb: !opts.persistent,
-    workers: opts.workers ?? true,
+    workers: opts.workers,
     platform: typeof opts.platform === 'function' ? opts.platform() : opts.platform ?? null,
     mediaSource: opts.mediaSource,
     afterPostBeforeCommit: opts.afterPostBeforeCommit,
