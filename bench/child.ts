@@ -12,6 +12,12 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The NODE_OPTIONS the image runs Relais with (deploy/Dockerfile): benches run Relais as deployed.
+ * BENCH_RELAIS_NODE_OPTIONS overrides it (an empty value: Node's defaults).
+ */
+export const RELAIS_NODE_OPTIONS = process.env.BENCH_RELAIS_NODE_OPTIONS ?? '--max-old-space-size=256';
+
 let built = false;
 /**
  * Compiles Relais once per bench run (`npm run build`), so the bench runs what `npm start` runs

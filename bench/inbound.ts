@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startMattermostFake } from '../test/fakes/mattermost/index.js';
-import { buildRelais, startChild } from './child.js';
+import { RELAIS_NODE_OPTIONS, buildRelais, startChild } from './child.js';
 import { drive, freePort, percentile } from './load.js';
 import { freshBenchDatabase } from './fresh-db.js';
 
@@ -44,6 +44,7 @@ function relaisEnv(mmUrl: string, botToken: string, dir: string, port: number, p
     WHATSAPP_APP_SECRET: SECRET, WHATSAPP_VERIFY_TOKEN: 'v', WHATSAPP_ACCESS_TOKEN: 't', WHATSAPP_PHONE_NUMBER_ID: PHONE_ID,
     MATTERMOST_URL: mmUrl, MATTERMOST_TOKEN: botToken, MATTERMOST_TEAM: 'support', LOG_LEVEL: 'error', RELAY_CONCURRENCY: '16',
     ...(workers ? {} : { RELAIS_WORKERS: 'false' }),
+    ...(RELAIS_NODE_OPTIONS ? { NODE_OPTIONS: RELAIS_NODE_OPTIONS } : {}),
     ...(pgUrl ? { DATABASE_URL: pgUrl } : {}),
   };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startGraphFake } from '../test/fakes/graph-api.js';
 import { startMattermostFake } from '../test/fakes/mattermost/index.js';
-import { buildRelais, startChild } from './child.js';
+import { RELAIS_NODE_OPTIONS, buildRelais, startChild } from './child.js';
 import { drive, freePort, percentile } from './load.js';
 import { webhookBody } from './inbound.js';
 
@@ -33,6 +33,7 @@ async function run(opts: { rate: number; customers: number; postsPerCustomer: nu
     LOG_LEVEL: 'error', RELAY_CONCURRENCY: '16', SEND_CONCURRENCY: '32', RELAIS_MARK_READ: 'false',
     WHATSAPP_RATE_PER_SECOND: String(opts.rate), WHATSAPP_PAIR_BURST: String(Math.max(20, opts.postsPerCustomer)),
     ...(opts.pgUrl ? { DATABASE_URL: opts.pgUrl } : {}),
+    ...(RELAIS_NODE_OPTIONS ? { NODE_OPTIONS: RELAIS_NODE_OPTIONS } : {}),
   }, port);
   // Customers write first: their channels open and their service windows with them.
   await drive({ url: `${relais.url}/webhooks/whatsapp`, seconds: 60, concurrency: 16, body: (i) => webhookBody(i, opts.customers), stopAfter: opts.customers });
