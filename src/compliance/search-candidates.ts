@@ -13,6 +13,7 @@
  * turn them into a hash join that would read a common token's whole posting list.
  */
 import { sql, type SQL } from 'drizzle-orm';
+import { textArray } from '../db/array-literal.js';
 import type { Db } from '../db/client.js';
 
 export interface SearchSource {
@@ -53,7 +54,6 @@ export interface Candidate {
 export const COUNT_CAP = 2_000;
 
 const raw = (s: string) => sql.raw(s);
-export const uuidArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
 const atUsExpr = (col: SQL) => sql`(extract(epoch from ${col}) * 1000000)::bigint::text`;
 const fromUs = (us: bigint) => sql`(timestamptz 'epoch' + ${us.toString()}::bigint * interval '1 microsecond')`;
 
@@ -71,7 +71,7 @@ export async function planSource(db: Db, src: SearchSource, tokens: readonly num
   const stats: SQL[] = tokens.map((t, i) => sql`(select count(*)::int as ${raw(`n${i}`)}, ${atUsExpr(sql`min(at)`)} as ${raw(`r${i}`)}
     from (select ${raw(src.at)} as at from ${raw(src.postings)} where token = ${t} order by ${raw(src.at)} desc limit ${COUNT_CAP}) s) ${raw(`t${i}`)}`);
   if (scope.customerIds) {
-    stats.push(sql`(select count(*)::int as c from (select 1 from ${raw(src.rows)} where customer_id = any(${uuidArray(scope.customerIds)}::uuid[]) limit ${COUNT_CAP}) s) c`);
+    stats.push(sql`(select count(*)::int as c from (select 1 from ${raw(src.rows)} where customer_id = any(${textArray(scope.customerIds)}::uuid[]) limit ${COUNT_CAP}) s) c`);
   }
   if (stats.length === 0) return null;
   const [row] = rowsOf<Record<string, number | string | null>>(await db.execute(sql`select * from ${sql.join(stats, sql`, `)}`));
@@ -100,7 +100,7 @@ export function candidatePageSql(
   if (!driving) where.push(sql`p.token = ${plan.driver}`);
   else where.push(sql`r.content_purged_at is null`);
   if (before) where.push(sql`(${at}, ${id}) < (${fromUs(before.atUs)}, ${before.id}::uuid)`);
-  if (scope.customerIds) where.push(sql`${customer} = any(${uuidArray(scope.customerIds)}::uuid[])`);
+  if (scope.customerIds) where.push(sql`${customer} = any(${textArray(scope.customerIds)}::uuid[])`);
   if (scope.phoneNumberId) where.push(sql`${customer} in (select c.id from customers c where c.phone_number_id = ${scope.phoneNumberId})`);
   for (const t of plan.probes) {
     where.push(sql`(select 1 from ${raw(src.postings)} q where q.token = ${t} and q.${raw(src.at)} = ${at} and q.${raw(src.postingId)} = ${id}) is not null`);

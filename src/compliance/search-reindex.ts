@@ -7,11 +7,11 @@
  * messages are indexed as they arrive, so the run can happen while Relais serves traffic.
  */
 import { eq, sql } from 'drizzle-orm';
+import { textArray } from '../db/array-literal.js';
 import type { Db } from '../db/client.js';
 import { settings } from '../db/schema/index.js';
 import { appendAudit } from './audit.js';
 import type { ComplianceDeps } from './deps.js';
-import { uuidArray } from './search-candidates.js';
 import { DEFAULT_HASHING, hashTokens, openSearchText, writePostings, type TokenHashing } from './search-index.js';
 import { TOKENIZER_VERSION, tokenize } from './tokenizer.js';
 
@@ -108,7 +108,7 @@ async function reindexBatch(deps: ComplianceDeps, tx: Db, batchSize: number, for
     for (const t of hashTokens(deps.ring, tokenize(text), hashing)) { tokens.push(t); ids.push(r.id); }
   }
   const postings = table === 'messages' ? sql.raw('message_tokens where message_id') : sql.raw('outbox_tokens where outbox_id');
-  await tx.execute(sql`delete from ${postings} = any(${uuidArray(rows.map((r) => r.id))}::uuid[])`);
+  await tx.execute(sql`delete from ${postings} = any(${textArray(rows.map((r) => r.id))}::uuid[])`);
   await writePostings(tx, table, tokens, ids);
   const s: ReindexState = { ...state, afterId: rows[rows.length - 1]!.id, rows: state.rows + rows.length, postings: state.postings + tokens.length };
   await writeState(tx, s);

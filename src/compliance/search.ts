@@ -5,12 +5,13 @@
  * The query text is never stored, logged or audited; only its token count is.
  */
 import { sql } from 'drizzle-orm';
+import { textArray } from '../db/array-literal.js';
 import { blindIndex, normalizePhone } from '../archive/blind-index.js';
 import { chatLinker } from '../chat/permalink.js';
 import { RelaisError } from '../core/errors.js';
 import { appendAudit } from './audit.js';
 import type { ComplianceDeps } from './deps.js';
-import { candidatePage, planSource, SOURCES, uuidArray, type Candidate, type SearchScope, type SearchSource } from './search-candidates.js';
+import { candidatePage, planSource, SOURCES, type Candidate, type SearchScope, type SearchSource } from './search-candidates.js';
 import { hashTokens, openSearchText, type TokenHashing } from './search-index.js';
 import { foldText, tokenize } from './tokenizer.js';
 
@@ -167,11 +168,11 @@ async function loadRows(deps: ComplianceDeps, src: SearchSource, ids: string[]):
     ? await deps.db.execute(sql`
         select m.id, m.customer_id, m.key_version, m.content_enc, m.chat_post_id, m.content_purged_at is not null as purged,
                c.chat_channel_id as channel_id, c.channel_key, c.phone_number_id
-        from messages m join customers c on c.id = m.customer_id where m.id = any(${uuidArray(ids)}::uuid[])`)
+        from messages m join customers c on c.id = m.customer_id where m.id = any(${textArray(ids)}::uuid[])`)
     : await deps.db.execute(sql`
         select o.id, o.customer_id, o.key_version, o.content_enc, o.chat_post_id, o.content_purged_at is not null as purged,
                coalesce(o.chat_channel_id, c.chat_channel_id) as channel_id, c.channel_key, c.phone_number_id
-        from outbox o join customers c on c.id = o.customer_id where o.id = any(${uuidArray(ids)}::uuid[])`);
+        from outbox o join customers c on c.id = o.customer_id where o.id = any(${textArray(ids)}::uuid[])`);
   return (Array.isArray(r) ? r : (r as unknown as { rows: Row[] }).rows) as Row[];
 }
 

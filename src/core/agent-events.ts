@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
+import { intArray } from '../db/array-literal.js';
 import type { CustomerKeyStore } from '../archive/customer-keys.js';
 import type { KeyRing } from '../archive/keyring.js';
 import { sealJson } from '../archive/envelope.js';
@@ -134,7 +135,7 @@ async function insertOutbox(
         where ${customers.id} = ${customer.id}::uuid and ${row.at !== undefined}
       ), postings as (
         insert into outbox_tokens (token, created_at, outbox_id, customer_id)
-        select t.token, o.created_at, o.id, o.customer_id from o, unnest(${`{${tokens.join(',')}}`}::int[]) as t(token)
+        select t.token, o.created_at, o.id, o.customer_id from o, unnest(${intArray(tokens)}::int[]) as t(token)
         on conflict do nothing
       )
       select id from o`);

@@ -124,7 +124,7 @@ interface InboundRow {
  */
 async function insertInboundMessages(tx: Db, rows: InboundRow[]): Promise<Set<string>> {
   // One statement text whatever the batch size (array parameters, see db/array-literal.ts):
-  // prepared once per connection, nine parameters instead of eleven per row.
+  // prepared once per connection, eleven parameters whatever the number of rows.
   const result = await tx.execute<{ id: string; retired: number }>(sql`
     with m as (
       insert into ${messages} (id, customer_id, direction, wamid_bidx, wamid_enc, type, content_enc, ref_bidx, key_version, wa_timestamp, received_at)

@@ -10,19 +10,18 @@ import { listAudit, verifyAuditChain } from '../../src/compliance/audit.js';
 import { rotateMasterKey } from '../../src/compliance/key-rotation.js';
 import { keyStatus } from '../../src/compliance/key-status.js';
 import { startKeyringHeartbeat } from '../../src/compliance/keyring-heartbeat.js';
-import { openDatabase, type Database } from '../../src/db/client.js';
-import { runMigrations } from '../../src/db/migrate.js';
+import { type Database } from '../../src/db/client.js';
 import { keyringMembers, quarantine, settings } from '../../src/db/schema/index.js';
 import { createMetrics } from '../../src/metrics.js';
 import { captureLogger } from '../helpers/logger.js';
-import { freshDatabase } from '../helpers/database.js';
+import { openMigratedDatabase } from '../helpers/database.js';
 import { bodySnapshot, dataKeyVersions, decryptAll, newMasterKey, seedCustomers, seedQuarantine, tamperDataKey } from './keys-seed.js';
 
 const CUSTOMERS = 400;
 const MESSAGES = CUSTOMERS * 2;
 
 let database: Database;
-let drop: () => Promise<void>;
+let close: () => Promise<void>;
 let k1: ReturnType<typeof newMasterKey>;
 let k2: ReturnType<typeof newMasterKey>;
 let k3: ReturnType<typeof newMasterKey>;
@@ -31,17 +30,14 @@ let wamidIndex: string;
 
 beforeAll(async () => {
   await initSodium();
-  const fresh = await freshDatabase();
-  drop = fresh.drop;
-  database = await openDatabase({ databaseUrl: fresh.databaseUrl, dataDir: '', inMemory: true });
-  await runMigrations(database);
+  ({ database, close } = await openMigratedDatabase());
   [k1, k2, k3] = [newMasterKey(), newMasterKey(), newMasterKey()];
   const ring1 = await loadKeyRing(database, [k1]);
   wamidIndex = blindIndex(ring1, 'wamid', 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=');
   ids = await seedCustomers(database.db, ring1, CUSTOMERS);
   await seedQuarantine(database.db, ring1, ['{"entry":[1]}', '{"entry":[2]}', '{"entry":[3]}']);
 });
-afterAll(async () => { await database.close(); await drop(); });
+afterAll(async () => { await close?.(); });
 
 const ring = (...keys: ReturnType<typeof newMasterKey>[]): Promise<KeyRing> => loadKeyRing(database, keys);
 

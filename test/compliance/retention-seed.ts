@@ -6,20 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { CustomerKeyStore } from '../../src/archive/customer-keys.js';
-import { createKeyRing, type KeyRing } from '../../src/archive/keyring.js';
-import { masterKeyVersion } from '../../src/archive/master-key.js';
-import { initSodium, randomBytes } from '../../src/archive/sodium.js';
+import { type KeyRing } from '../../src/archive/keyring.js';
 import type { ComplianceDeps } from '../../src/compliance/deps.js';
 import { loadConfig, type RelaisConfig } from '../../src/config/load.js';
 import { captureAgentEvent } from '../../src/core/agent-events.js';
 import { persistWebhook } from '../../src/core/inbox.js';
 import { storeMedia } from '../../src/core/media-store.js';
 import type { InboundMessage } from '../../src/core/messages.js';
-import { openDatabase, type Database } from '../../src/db/client.js';
-import { runMigrations } from '../../src/db/migrate.js';
+import { type Database } from '../../src/db/client.js';
 import { customers, legalHolds, messages, messageTokens, outbox, outboxTokens } from '../../src/db/schema/index.js';
 import { createMetrics } from '../../src/metrics.js';
-import { freshDatabase } from '../helpers/database.js';
+import { openTestArchive } from '../helpers/database.js';
 import { captureLogger } from '../helpers/logger.js';
 
 export const NUMBER_A = '106540352242922';
@@ -46,12 +43,7 @@ export interface RetentionArchive {
  * is NOW. `env` adds settings (RETENTION_DAYS…); `numbers` is the YAML list of business numbers.
  */
 export async function openArchive(env: Record<string, string>, numbers: { phoneNumberId: string; retentionDays?: number }[]): Promise<RetentionArchive> {
-  await initSodium();
-  const fresh = await freshDatabase();
-  const database = await openDatabase({ databaseUrl: fresh.databaseUrl, dataDir: '', inMemory: true });
-  await runMigrations(database);
-  const key = randomBytes(32);
-  const ring = createKeyRing([{ version: masterKeyVersion(key), key }], { indexRoot: randomBytes(32) });
+  const { database, databaseUrl, ring, close } = await openTestArchive();
   const yaml = `whatsapp:\n  numbers:\n${numbers.map((n) => `    - phoneNumberId: "${n.phoneNumberId}"\n${n.retentionDays ? `      retentionDays: ${n.retentionDays}\n` : ''}`).join('')}`;
   const loaded = await loadConfig({ RELAIS_CONFIG: '/virtual/relais.config.yaml', ...env }, async () => yaml);
   if (!loaded.config) throw new Error(`test config invalid: ${loaded.problems.join('; ')}`);
@@ -60,8 +52,8 @@ export async function openArchive(env: Record<string, string>, numbers: { phoneN
   const logs = captureLogger();
   const deps: ComplianceDeps = { db: database.db, ring, keys, config: loaded.config, logger: logs.logger, metrics, now: () => NOW };
   return {
-    database, ring, keys, config: loaded.config, deps, metrics, logs, databaseUrl: fresh.databaseUrl,
-    close: async () => { await database.close(); await fresh.drop(); },
+    database, ring, keys, config: loaded.config, deps, metrics, logs, databaseUrl,
+    close,
   };
 }
 

@@ -8,18 +8,15 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { CustomerKeyStore } from '../../src/archive/customer-keys.js';
-import { createKeyRing, type KeyRing } from '../../src/archive/keyring.js';
-import { masterKeyVersion } from '../../src/archive/master-key.js';
-import { initSodium, randomBytes } from '../../src/archive/sodium.js';
+import { type KeyRing } from '../../src/archive/keyring.js';
 import type { ChatChannelRef, ChatPostRef } from '../../src/chat/platform.js';
 import type { ComplianceDeps } from '../../src/compliance/deps.js';
 import { loadConfig } from '../../src/config/load.js';
 import { captureAgentEvent } from '../../src/core/agent-events.js';
 import { persistWebhook } from '../../src/core/inbox.js';
 import type { InboundContent } from '../../src/core/messages.js';
-import { openDatabase, type Database } from '../../src/db/client.js';
-import { runMigrations } from '../../src/db/migrate.js';
-import { freshDatabase } from '../helpers/database.js';
+import { type Database } from '../../src/db/client.js';
+import { openTestArchive } from '../helpers/database.js';
 
 export const NUMBER = '106540352242922';
 
@@ -38,12 +35,7 @@ export interface SearchWorld {
 }
 
 export async function startSearchWorld(): Promise<SearchWorld> {
-  await initSodium();
-  const fresh = await freshDatabase();
-  const database = await openDatabase({ databaseUrl: fresh.databaseUrl, dataDir: '', inMemory: true });
-  await runMigrations(database);
-  const key = randomBytes(32);
-  const ring = createKeyRing([{ version: masterKeyVersion(key), key }], { indexRoot: randomBytes(32) });
+  const { database, ring, close } = await openTestArchive();
   const keys = new CustomerKeyStore(ring);
   const { config } = await loadConfig({ MATTERMOST_URL: 'https://chat.example.com/', MATTERMOST_TOKEN: 't', MATTERMOST_TEAM: 'support', WHATSAPP_PHONE_NUMBER_ID: NUMBER });
   const logger = pino({ level: 'silent' });
@@ -84,9 +76,6 @@ export async function startSearchWorld(): Promise<SearchWorld> {
       const [row] = await rows(`select id from outbox where chat_post_id = '${post}'`);
       return String(row!.id);
     },
-    async close() {
-      await database.close();
-      await fresh.drop();
-    },
+    close,
   };
 }
